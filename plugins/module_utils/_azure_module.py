@@ -1,0 +1,258 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) azcni.cilium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one wrapper every ``aks_*`` module uses to reach Azure Resource Manager.
+
+It owns the AnsibleModule, the credential, the cloud and one SDK client per kind, all created lazily.
+Calls go through the real Azure SDK clients but return the raw JSON ARM sent: updates merge onto
+exactly what Azure returned, so fields this collection does not model are never reset.
+
+Private to this collection: names and signatures may change without notice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.azcni.cilium.plugins.module_utils._azure_auth import (
+    AZURE_AUTH_ARGS, AzureAuthError, build_credential, cli_subscription, resolve_cloud, resolve_settings, scope_for)
+from ansible_collections.azcni.cilium.plugins.module_utils._common import require_lib
+
+try:
+    import azure.core  # noqa: F401  pylint: disable=unused-import
+    import azure.identity  # noqa: F401  pylint: disable=unused-import
+    AZURE_IMPORT_ERROR = None
+    AZURE_IMPORT_TRACEBACK = None
+except ImportError as exc:
+    AZURE_IMPORT_ERROR = exc
+    AZURE_IMPORT_TRACEBACK = traceback.format_exc()
+
+# kind -> (pip package, module path, class name). Imported only when a module asks for that client,
+# because each SDK costs 0.1-0.3 s to import.
+CLIENTS = {
+    "containerservice": ("azure-mgmt-containerservice", "azure.mgmt.containerservice", "ContainerServiceClient"),
+    "network": ("azure-mgmt-network", "azure.mgmt.network", "NetworkManagementClient"),
+    "resources": ("azure-mgmt-resource", "azure.mgmt.resource.resources", "ResourceManagementClient"),
+}
+
+# azure-core's RetryPolicy retries 408/429/500/502/503/504 with exponential backoff and sleeps exactly
+# what a Retry-After header asks for. These bound it; polling_interval only applies when an LRO
+# response carries no Retry-After (real AKS sends none).
+CLIENT_SETTINGS = dict(retry_total=6, retry_status=4, retry_backoff_factor=0.8, retry_backoff_max=60,
+                       polling_interval=15)
+USER_AGENT = "azcni.cilium/1.0.0"
+
+
+class AzureError(Exception):
+    """An ARM error, with the code and message ARM sent."""
+
+    def __init__(self, message, code=None, status=None, target=None, details=None):
+        super(AzureError, self).__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+        self.target = target
+        self.details = details or []
+
+    def __str__(self):
+        return "%s: %s" % (self.code, self.message) if self.code else self.message
+
+
+def _response_json(http_response):
+    if http_response is None:
+        return None
+    try:
+        text = http_response.text()
+    except Exception:  # pylint: disable=broad-except
+        return None
+    return json.loads(text) if text else None
+
+
+def raw_json(pipeline_response, deserialized, headers):  # pylint: disable=unused-argument
+    """``cls`` callback for SDK operations: hand back the JSON ARM sent instead of a model."""
+    return _response_json(pipeline_response.http_response)
+
+
+def to_azure_error(exc):
+    """Convert an azure-core exception into an AzureError carrying ARM's code and message."""
+    from azure.core import exceptions
+
+    if isinstance(exc, exceptions.ClientAuthenticationError):
+        return AzureError("Authentication failed: %s" % (exc.message or exc), code="AuthenticationFailed",
+                          status=getattr(exc, "status_code", None))
+    if isinstance(exc, exceptions.HttpResponseError):
+        error = getattr(exc, "error", None)
+        code = getattr(error, "code", None)
+        message = getattr(error, "message", None)
+        if not code:
+            body = _response_json(getattr(exc, "response", None)) or {}
+            envelope = body.get("error") if isinstance(body, dict) else None
+            if isinstance(envelope, dict):
+                code, message = envelope.get("code"), envelope.get("message")
+        details = [dict(code=getattr(d, "code", None), message=getattr(d, "message", None))
+                   for d in (getattr(error, "details", None) or [])]
+        return AzureError(message or exc.message or str(exc), code=code, status=exc.status_code,
+                          target=getattr(error, "target", None), details=details)
+    if isinstance(exc, exceptions.AzureError):
+        return AzureError(str(exc), code=type(exc).__name__)
+    return AzureError(str(exc), code=type(exc).__name__)
+
+
+class AzureModule(object):
+    """AnsibleModule plus lazily built Azure credential, cloud and SDK clients."""
+
+    def __init__(self, argument_spec, supports_check_mode=True, **kwargs):
+        spec = dict(AZURE_AUTH_ARGS)
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
+        require_lib(self.module, AZURE_IMPORT_ERROR, "azure-identity", AZURE_IMPORT_TRACEBACK)
+        self.params = self.module.params
+        self._settings = None
+        self._cloud = None
+        self._credential = None
+        self._clients = {}
+
+    # --- AnsibleModule pass-throughs -------------------------------------------------------------
+    @property
+    def check_mode(self):
+        return self.module.check_mode
+
+    @property
+    def diff_mode(self):
+        return self.module._diff  # pylint: disable=protected-access
+
+    def fail_json(self, **kwargs):
+        self.module.fail_json(**kwargs)
+
+    def exit_json(self, **kwargs):
+        self.module.exit_json(**kwargs)
+
+    def warn(self, msg):
+        self.module.warn(msg)
+
+    def fail_azure(self, exc, msg, **kwargs):
+        """Fail with ``msg`` followed by ARM's error code and message."""
+        self.module.fail_json(msg="%s: %s" % (msg, exc), error_code=exc.code, error_message=exc.message,
+                              status_code=exc.status, **kwargs)
+
+    # --- authentication and clients --------------------------------------------------------------
+    @property
+    def verify(self):
+        return self.settings.get("cert_validation_mode", "validate") != "ignore"
+
+    @property
+    def settings(self):
+        if self._settings is None:
+            try:
+                self._settings = resolve_settings(self.params)
+            except AzureAuthError as exc:
+                self.fail_json(msg=str(exc))
+        return self._settings
+
+    @property
+    def cloud(self):
+        if self._cloud is None:
+            try:
+                self._cloud = resolve_cloud(self.settings.get("cloud_environment"), self.verify)
+            except AzureAuthError as exc:
+                self.fail_json(msg=str(exc))
+        return self._cloud
+
+    @property
+    def subscription_id(self):
+        subscription = self.settings.get("subscription_id")
+        if not subscription and self.settings["source"] == "cli":
+            subscription = cli_subscription()
+        if not subscription:
+            self.fail_json(msg="No Azure subscription: set subscription_id (or AZURE_SUBSCRIPTION_ID).")
+        return subscription
+
+    @property
+    def credential(self):
+        if self._credential is None:
+            try:
+                self._credential = build_credential(self.settings, self.cloud, self.verify)
+            except AzureAuthError as exc:
+                self.fail_json(msg=str(exc))
+        return self._credential
+
+    def client(self, kind):
+        """The SDK client of ``kind`` (containerservice, network, resources), built once per task."""
+        if kind not in self._clients:
+            pip_name, module_path, class_name = CLIENTS[kind]
+            try:
+                sdk = __import__(module_path, fromlist=[class_name])
+            except ImportError as exc:
+                require_lib(self.module, exc, pip_name, traceback.format_exc())
+            self._clients[kind] = getattr(sdk, class_name)(
+                self.credential, self.subscription_id, base_url=self.cloud.resource_manager,
+                credential_scopes=[scope_for(self.cloud)], connection_verify=self.verify,
+                user_agent=USER_AGENT, **CLIENT_SETTINGS)
+        return self._clients[kind]
+
+    # --- calls on raw JSON -----------------------------------------------------------------------
+    @staticmethod
+    def _body(body):
+        return io.BytesIO(json.dumps(body).encode("utf-8")) if body is not None else None
+
+    def _invoke(self, operation, args, body):
+        from azure.core import exceptions
+
+        args = list(args) + ([self._body(body)] if body is not None else [])
+        try:
+            return operation(*args, cls=raw_json)
+        except exceptions.AzureError as exc:
+            raise to_azure_error(exc)
+
+    def get(self, operation, *args):
+        """Call a GET operation; the JSON body, or None when ARM answers 404."""
+        try:
+            return self._invoke(operation, args, None)
+        except AzureError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def call(self, operation, *args, **kwargs):
+        """Call a synchronous operation (``body`` sent as JSON); the JSON response."""
+        return self._invoke(operation, args, kwargs.get("body"))
+
+    def begin(self, operation, *args, **kwargs):
+        """Start a long-running operation (``body`` sent as JSON); returns the SDK poller."""
+        return self._invoke(operation, args, kwargs.get("body"))
+
+    def list(self, operation, *args):
+        """Every item of a paged list operation, as ARM-shaped dicts."""
+        from azure.core import exceptions
+
+        try:
+            return [item.as_dict() if hasattr(item, "as_dict") else item.serialize(keep_readonly=True)
+                    for item in operation(*args)]
+        except exceptions.AzureError as exc:
+            raise to_azure_error(exc)
+
+    def wait(self, poller, timeout=None, what="operation"):
+        """Wait for a poller; the final JSON. Polls at the interval the service asks for.
+
+        ``timeout`` defaults to the module's ``wait_timeout`` option. On timeout the task fails and
+        says the operation goes on in Azure, because it does: ARM operations cannot be cancelled.
+        """
+        from azure.core import exceptions
+
+        if timeout is None:
+            timeout = self.params.get("wait_timeout") or 1800
+        started = time.monotonic()
+        try:
+            poller.wait(timeout=timeout)
+            if not poller.done():
+                self.fail_json(msg="Timed out after %d s waiting for %s; the operation continues in Azure, run the "
+                                   "task again to wait for it." % (timeout, what),
+                               elapsed=round(time.monotonic() - started, 1))
+            return poller.result()
+        except exceptions.AzureError as exc:
+            raise to_azure_error(exc)

@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) azcni.cilium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Small helpers shared by every module: dependency errors, deep merge, diff paths.
+
+Private to this collection: names and signatures may change without notice.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+
+from ansible.module_utils.basic import missing_required_lib
+
+
+def require_lib(module, import_error, pip_name, import_traceback=None):
+    """Fail with the usual 'missing required lib' message naming the pip package."""
+    if import_error is not None:
+        module.fail_json(msg=missing_required_lib(pip_name), exception=import_traceback)
+
+
+def dict_merge(base, patch):
+    """Return a deep copy of ``base`` with ``patch`` merged in.
+
+    Dicts merge key by key; any other value in ``patch`` replaces the one in ``base``.
+    """
+    result = copy.deepcopy(base) if base is not None else {}
+    for key, value in (patch or {}).items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = dict_merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def diff_paths(before, after, prefix=""):
+    """List the dotted paths at which two JSON-like values differ.
+
+    Dicts are compared key by key, lists index by index, so a change deep in a node pool reads as
+    ``agentPoolProfiles[0].count`` rather than as a whole new list.
+    """
+    if isinstance(before, dict) and isinstance(after, dict):
+        paths = []
+        for key in sorted(set(before) | set(after), key=str):
+            child = "%s.%s" % (prefix, key) if prefix else str(key)
+            if key not in before or key not in after:
+                paths.append(child)
+            else:
+                paths.extend(diff_paths(before[key], after[key], child))
+        return paths
+    if isinstance(before, list) and isinstance(after, list):
+        paths = []
+        for index in range(max(len(before), len(after))):
+            child = "%s[%d]" % (prefix, index)
+            if index >= len(before) or index >= len(after):
+                paths.append(child)
+            else:
+                paths.extend(diff_paths(before[index], after[index], child))
+        return paths
+    return [] if before == after else [prefix]
+
+
+def backoff_delays(retries, base=0.5, cap=30.0):
+    """Yield ``retries`` "full jitter" exponential backoff delays in seconds.
+
+    Jitter keeps parallel forks (AWX slices, bulk applies) from retrying in lock step.
+    """
+    for attempt in range(retries):
+        yield random.uniform(0, min(cap, base * (2 ** attempt)))  # nosec B311 - not for security

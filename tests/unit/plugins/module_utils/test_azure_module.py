@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) azcni.cilium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ARM client layer against a scripted HTTPS server: cloud metadata, CA bundle, retries,
+long-running operations and error messages, through the real SDK clients."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ansible_collections.azcni.cilium.plugins.module_utils import _azure_auth as auth
+from ansible_collections.azcni.cilium.plugins.module_utils import _azure_module as azm
+
+RG_PATH = "/subscriptions/sub/resourcegroups/rg1$"
+MC_PATH = "/managedClusters/c1$"
+
+
+class Failed(Exception):
+    pass
+
+
+class FakeAnsibleModule(object):
+    def __init__(self, params):
+        self.params = params
+        self.check_mode = False
+        self._diff = False
+
+    def fail_json(self, **kwargs):
+        raise Failed(kwargs)
+
+
+class StaticToken(object):
+    def get_token(self, *scopes, **kwargs):  # pylint: disable=unused-argument
+        from azure.core.credentials import AccessToken
+        return AccessToken("token", int(time.time()) + 3600)
+
+
+@pytest.fixture
+def az(https_server, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", https_server.ca_path)
+    monkeypatch.setitem(azm.CLIENT_SETTINGS, "retry_backoff_factor", 0.01)
+    module = azm.AzureModule.__new__(azm.AzureModule)
+    module.module = FakeAnsibleModule({"wait_timeout": 2})
+    module.params = module.module.params
+    module._settings = {"source": "params", "subscription_id": "sub"}
+    module._cloud = auth.Cloud("test", https_server.url + "/", https_server.url, https_server.url + "/")
+    module._credential = StaticToken()
+    module._clients = {}
+    return module
+
+
+def metadata(url):
+    return {"name": "Local", "resourceManager": url, "authentication": {"loginEndpoint": url, "audiences": [url + "/aud"]}}
+
+
+def test_cloud_from_metadata_url_over_https(https_server, monkeypatch):
+    https_server.script("GET", "^/metadata/endpoints$", (200, metadata(https_server.url)))
+    url = https_server.url + "/metadata/endpoints?api-version=2022-09-01"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", https_server.ca_path)
+    cloud = auth.resolve_cloud(url)
+    assert cloud.resource_manager == https_server.url + "/" and cloud.login_endpoint == https_server.url
+    assert auth.scope_for(cloud) == https_server.url + "/aud/.default"
+    assert https_server.requests[-1][2] == {"api-version": ["2022-09-01"]}
+
+
+def test_metadata_needs_a_trusted_ca(https_server, monkeypatch):
+    https_server.script("GET", "^/metadata/endpoints$", (200, metadata(https_server.url)))
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    with pytest.raises(auth.AzureAuthError, match="REQUESTS_CA_BUNDLE"):
+        auth.resolve_cloud(https_server.url + "/metadata/endpoints")
+    assert auth.resolve_cloud(https_server.url + "/metadata/endpoints", verify=False).name == "Local"
+
+
+def test_sdk_client_uses_ca_bundle_and_cloud(az, https_server, monkeypatch):
+    https_server.script("GET", RG_PATH, (200, {"name": "rg1", "location": "westeurope"}))
+    assert az.get(az.client("resources").resource_groups.get, "rg1") == {"name": "rg1", "location": "westeurope"}
+    headers = https_server.requests[-1][4]
+    assert headers["Authorization"] == "Bearer token"
+    assert "azcni.cilium" in headers["User-Agent"]
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    az._clients = {}
+    with pytest.raises(azm.AzureError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        az.get(az.client("resources").resource_groups.get, "rg1")
+
+
+def test_missing_resource_is_none(az, https_server):
+    https_server.script("GET", RG_PATH, (404, {"error": {"code": "ResourceGroupNotFound", "message": "not found"}}))
+    assert az.get(az.client("resources").resource_groups.get, "rg1") is None
+
+
+def test_throttling_honours_retry_after(az, https_server):
+    throttled = (429, {"error": {"code": "SubscriptionRequestsThrottled", "message": "slow down"}}, {"Retry-After": "1"})
+    https_server.script("GET", RG_PATH, throttled, (200, {"name": "rg1"}))
+    started = time.monotonic()
+    assert az.get(az.client("resources").resource_groups.get, "rg1") == {"name": "rg1"}
+    assert time.monotonic() - started >= 1.0
+    assert https_server.count("GET", RG_PATH) == 2
+
+
+def test_server_errors_retried_then_surfaced(az, https_server):
+    https_server.script("GET", RG_PATH, (503, {"error": {"code": "ServiceUnavailable", "message": "try later"}}))
+    with pytest.raises(azm.AzureError) as error:
+        az.get(az.client("resources").resource_groups.get, "rg1")
+    assert error.value.status == 503 and error.value.code == "ServiceUnavailable"
+    assert https_server.count("GET", RG_PATH) == azm.CLIENT_SETTINGS["retry_status"] + 1
+
+
+def test_arm_error_becomes_message(az, https_server):
+    https_server.script("PUT", RG_PATH, (400, {"error": {"code": "LocationNotAvailableForResourceGroup",
+                                                         "message": "The provided location 'mars' is not available"}}))
+    with pytest.raises(azm.AzureError) as error:
+        az.call(az.client("resources").resource_groups.create_or_update, "rg1", body={"location": "mars"})
+    assert https_server.requests[-1][3] == {"location": "mars"}
+    with pytest.raises(Failed) as failed:
+        az.fail_azure(error.value, "Could not create resource group rg1")
+    result = failed.value.args[0]
+    assert result["msg"] == ("Could not create resource group rg1: LocationNotAvailableForResourceGroup: "
+                             "The provided location 'mars' is not available")
+    assert result["error_code"] == "LocationNotAvailableForResourceGroup" and result["status_code"] == 400
+
+
+def script_lro(https_server, operation_answers):
+    operation = https_server.url + "/subscriptions/sub/providers/Microsoft.ContainerService/locations/x/operations/op1"
+    https_server.script("PUT", MC_PATH, (201, {"name": "c1", "properties": {"provisioningState": "Creating"}},
+                                         {"Azure-AsyncOperation": operation, "Retry-After": "1"}))
+    https_server.script("GET", "/operations/op1$", *operation_answers)
+    https_server.script("GET", MC_PATH, (200, {"name": "c1", "properties": {"provisioningState": "Succeeded"}}))
+
+
+def test_long_running_operation_polls_and_returns_final_json(az, https_server):
+    script_lro(https_server, [(200, {"status": "InProgress"}, {"Retry-After": "1"}), (200, {"status": "Succeeded"})])
+    poller = az.begin(az.client("containerservice").managed_clusters.begin_create_or_update, "rg1", "c1",
+                      body={"location": "westeurope"})
+    assert az.wait(poller)["properties"]["provisioningState"] == "Succeeded"
+    assert https_server.count("GET", "/operations/op1$") == 2
+
+
+def test_long_running_operation_wait_timeout(az, https_server):
+    script_lro(https_server, [(200, {"status": "InProgress"}, {"Retry-After": "1"})])
+    poller = az.begin(az.client("containerservice").managed_clusters.begin_create_or_update, "rg1", "c1",
+                      body={"location": "westeurope"})
+    started = time.monotonic()
+    with pytest.raises(Failed) as failed:
+        az.wait(poller, what="cluster c1")
+    assert 2 <= time.monotonic() - started < 10
+    assert failed.value.args[0]["msg"].startswith("Timed out after 2 s waiting for cluster c1")
+
+
+def test_failed_long_running_operation_carries_arm_error(az, https_server):
+    script_lro(https_server, [(200, {"status": "Failed", "error": {"code": "ReconcileVNetError",
+                                                                   "message": "subnet is full"}})])
+    poller = az.begin(az.client("containerservice").managed_clusters.begin_create_or_update, "rg1", "c1",
+                      body={"location": "westeurope"})
+    with pytest.raises(azm.AzureError) as error:
+        az.wait(poller)
+    assert error.value.code == "ReconcileVNetError" and "subnet is full" in error.value.message

@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) azcni.cilium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kubernetes auth precedence, K8S_AUTH_* variables, retries and watch handling."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import yaml
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.azcni.cilium.plugins.module_utils import _k8s_client as k8s
+
+
+def validated(params, monkeypatch, env=None):
+    for name in [n for n in list(__import__("os").environ) if n.startswith("K8S_AUTH_")]:
+        monkeypatch.delenv(name)
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
+    result = ArgumentSpecValidator(k8s.K8S_AUTH_ARGS).validate(params)
+    assert not result.error_messages, result.error_messages
+    return result.validated_parameters
+
+
+def write_kubeconfig(path, server, token="ctx-token", ca_path=None, second_server="https://other.invalid:6443"):
+    cluster = {"server": server}
+    if ca_path:
+        cluster["certificate-authority"] = ca_path
+    document = {
+        "apiVersion": "v1", "kind": "Config", "current-context": "main",
+        "clusters": [{"name": "main", "cluster": cluster},
+                     {"name": "other", "cluster": {"server": second_server, "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "main", "user": {"token": token}}, {"name": "other", "user": {"token": "other-token"}}],
+        "contexts": [{"name": "main", "context": {"cluster": "main", "user": "main"}},
+                     {"name": "other", "context": {"cluster": "other", "user": "other"}}],
+    }
+    path.write_text(yaml.safe_dump(document))
+    return str(path)
+
+
+def test_env_variables_and_aliases(monkeypatch, tmp_path):
+    params = validated({}, monkeypatch, {
+        "K8S_AUTH_KUBECONFIG": "/k/config", "K8S_AUTH_CONTEXT": "ctx", "K8S_AUTH_HOST": "https://h:6443",
+        "K8S_AUTH_API_KEY": "tok", "K8S_AUTH_VERIFY_SSL": "false", "K8S_AUTH_SSL_CA_CERT": "/ca.pem",
+        "K8S_AUTH_CERT_FILE": "/c.pem", "K8S_AUTH_KEY_FILE": "/k.pem", "K8S_AUTH_PROXY": "http://proxy:3128",
+        "K8S_AUTH_IMPERSONATE_USER": "alice"})
+    assert params["kubeconfig"] == "/k/config" and params["context"] == "ctx" and params["host"] == "https://h:6443"
+    assert params["api_key"] == "tok" and params["validate_certs"] is False and params["ca_cert"] == "/ca.pem"
+    assert (params["client_cert"], params["client_key"]) == ("/c.pem", "/k.pem")
+    assert params["proxy"] == "http://proxy:3128" and params["impersonate_user"] == "alice"
+    by_alias = validated({"verify_ssl": True, "ssl_ca_cert": "/x.pem"}, monkeypatch)
+    assert by_alias["validate_certs"] is True and by_alias["ca_cert"] == "/x.pem"
+
+
+def test_options_win_over_env(monkeypatch):
+    params = validated({"host": "https://param:6443"}, monkeypatch, {"K8S_AUTH_HOST": "https://env:6443"})
+    assert params["host"] == "https://param:6443"
+
+
+def test_host_with_token_needs_no_kubeconfig(monkeypatch, tmp_path):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "broken"))
+    (tmp_path / "broken").write_text("{not yaml")
+    cfg = k8s.load_configuration({"host": "https://h:6443", "api_key": "tok"})
+    assert cfg.host == "https://h:6443"
+    assert cfg.auth_settings()["BearerToken"]["value"] == "Bearer tok"
+    assert cfg.verify_ssl is True  # verification on by default
+
+
+def test_kubeconfig_context_and_overrides(tmp_path):
+    path = write_kubeconfig(tmp_path / "config", "https://main.invalid:443")
+    cfg = k8s.load_configuration({"kubeconfig": path})
+    assert cfg.host == "https://main.invalid:443"
+    assert cfg.auth_settings()["BearerToken"]["value"] == "Bearer ctx-token"
+    other = k8s.load_configuration({"kubeconfig": path, "context": "other"})
+    assert other.host == "https://other.invalid:6443" and other.verify_ssl is False
+    forced = k8s.load_configuration({"kubeconfig": path, "context": "other", "validate_certs": True,
+                                     "api_key": "override"})
+    assert forced.verify_ssl is True
+    assert forced.auth_settings()["BearerToken"]["value"] == "Bearer override"
+
+
+def test_kubeconfig_as_dict(tmp_path):
+    document = yaml.safe_load(open(write_kubeconfig(tmp_path / "config", "https://dict.invalid"), encoding="utf-8"))
+    assert k8s.load_configuration({"kubeconfig": document}).host == "https://dict.invalid"
+
+
+def test_default_kubeconfig_from_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("KUBECONFIG", write_kubeconfig(tmp_path / "config", "https://default.invalid"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    assert k8s.load_configuration({}).host == "https://default.invalid"
+
+
+def test_nothing_configured_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(k8s.K8sConfigError, match="Could not load the Kubernetes configuration"):
+        k8s.load_configuration({})
+
+
+@pytest.fixture
+def client(https_server, tmp_path, monkeypatch):
+    monkeypatch.setattr(k8s, "backoff_delays", lambda retries: iter([0.01] * retries))
+    path = write_kubeconfig(tmp_path / "config", https_server.url, token="secret-token", ca_path=https_server.ca_path)
+    return k8s.K8sClient(k8s.load_configuration({"kubeconfig": path}), impersonate_user="bob")
+
+
+def test_tls_is_verified(https_server, tmp_path):
+    path = write_kubeconfig(tmp_path / "config", https_server.url)  # no CA: the system store does not know ours
+    https_server.script("GET", "^/version$", (200, {"major": "1"}))
+    with pytest.raises(k8s.K8sApiError, match="Could not reach"):
+        k8s.K8sClient(k8s.load_configuration({"kubeconfig": path})).get("/version")
+    trusted = k8s.load_configuration({"kubeconfig": path, "ca_cert": https_server.ca_path})
+    assert k8s.K8sClient(trusted).get("/version") == {"major": "1"}
+
+
+def test_headers_and_404(client, https_server):
+    assert client.get("/api/v1/namespaces/x") is None
+    _, _, _, _, headers = https_server.requests[-1]
+    assert headers["Authorization"] == "Bearer secret-token"
+    assert headers["Impersonate-User"] == "bob"
+
+
+def test_throttling_honours_retry_after(client, https_server):
+    https_server.script("GET", "/pods$", (429, {"kind": "Status", "reason": "TooManyRequests", "message": "slow down"},
+                                          {"Retry-After": "1"}), (200, {"items": [], "metadata": {}}))
+    started = time.monotonic()
+    assert client.list("/api/v1/pods") == ([], "")
+    assert time.monotonic() - started >= 1.0
+    assert https_server.count("GET", "/pods$") == 2
+
+
+def test_conflict_retried_on_patch_then_surfaced(client, https_server):
+    conflict = (409, {"kind": "Status", "reason": "Conflict", "message": "the object has been modified"})
+    https_server.script("PATCH", "/daemonsets/cilium$", conflict, (200, {"metadata": {"name": "cilium"}}))
+    assert client.patch("/apis/apps/v1/namespaces/kube-system/daemonsets/cilium", {"spec": {}})["metadata"]["name"] == "cilium"
+    https_server.script("PATCH", "/deployments/op$", conflict)
+    with pytest.raises(k8s.K8sApiError) as error:
+        client.patch("/apis/apps/v1/namespaces/kube-system/deployments/op", {"spec": {}})
+    assert error.value.status == 409 and error.value.reason == "Conflict"
+    assert https_server.count("PATCH", "/deployments/op$") == k8s.RETRIES + 1
+
+
+def test_create_conflict_already_exists_is_not_retried(client, https_server):
+    https_server.script("POST", "/configmaps$", (409, {"reason": "AlreadyExists", "message": "exists"}))
+    with pytest.raises(k8s.K8sApiError):
+        client.create("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "x"}})
+    assert https_server.count("POST", "/configmaps$") == 1
+
+
+def test_server_errors_retried_on_reads_only(client, https_server):
+    https_server.script("GET", "/nodes$", (503, {"message": "unavailable"}))
+    with pytest.raises(k8s.K8sApiError) as error:
+        client.list("/api/v1/nodes")
+    assert error.value.status == 503 and https_server.count("GET", "/nodes$") == k8s.RETRIES + 1
+    https_server.script("DELETE", "/x$", (500, {"message": "boom"}))
+    with pytest.raises(k8s.K8sApiError):
+        client.delete("/api/v1/namespaces/default/configmaps/x")
+    assert https_server.count("DELETE", "/x$") == 1
+
+
+def test_list_follows_continue(client, https_server):
+    https_server.script("GET", "/pods$", (200, {"items": [{"n": 1}], "metadata": {"continue": "t1", "resourceVersion": "5"}}),
+                        (200, {"items": [{"n": 2}], "metadata": {"resourceVersion": "6"}}))
+    items, version = client.list("/api/v1/pods", label_selector="k8s-app=cilium", limit=1)
+    assert items == [{"n": 1}, {"n": 2}] and version == "6"
+    second_query = https_server.requests[-1][2]
+    assert second_query["continue"] == ["t1"] and second_query["labelSelector"] == ["k8s-app=cilium"]
+
+
+def test_apply_sends_server_side_apply(client, https_server):
+    https_server.script("PATCH", "/cnp/a$", (200, {"metadata": {"name": "a"}}))
+    client.apply("/apis/cilium.io/v2/namespaces/d/cnp/a", {"kind": "X"}, "azcni", force=True, dry_run=True)
+    _, _, query, body, headers = https_server.requests[-1]
+    assert headers["Content-Type"] == "application/apply-patch+yaml"
+    assert query == {"fieldManager": ["azcni"], "force": ["true"], "dryRun": ["All"], "fieldValidation": ["Strict"]}
+    assert body == {"kind": "X"}
+
+
+def test_watch_yields_events_and_raises_gone(client, https_server):
+    events = [json.dumps({"type": "ADDED", "object": {"metadata": {"name": "cilium"}}}).encode() + b"\n",
+              json.dumps({"type": "ERROR", "object": {"code": 410, "reason": "Expired", "message": "too old"}}).encode() + b"\n"]
+    https_server.script("GET", "/daemonsets$", (200, events))
+    seen = []
+    with pytest.raises(k8s.K8sApiError) as error:
+        for event in client.watch("/apis/apps/v1/daemonsets", resource_version="1", field_selector="metadata.name=cilium",
+                                  timeout_seconds=5):
+            seen.append(event["object"]["metadata"]["name"])
+    assert seen == ["cilium"] and error.value.status == 410
+    assert https_server.requests[-1][2]["watch"] == ["true"]

@@ -56,7 +56,7 @@ options:
     type: str
   cloud_environment:
     description:
-      - The Azure cloud: V(AzureCloud), V(AzureChinaCloud), V(AzureUSGovernment), or the https URL of an
+      - The Azure cloud, one of V(AzureCloud), V(AzureChinaCloud), V(AzureUSGovernment), or the https URL of an
         ARM cloud metadata endpoint (for example
         C(https://management.example.com/metadata/endpoints?api-version=2022-09-01)), from which the
         Resource Manager endpoint, the login endpoint and the token audience are read. This is how

@@ -1,0 +1,372 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) azcni.cilium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: aks_cilium_cluster
+short_description: AKS cluster with Azure CNI Powered by Cilium, in overlay or VNet mode
+version_added: 1.0.0
+description:
+  - Creates, updates or deletes an AKS managed cluster whose network is Azure CNI Powered by Cilium, with
+    pod IPs from an overlay range (O(ipam_mode=overlay)) or from a pod subnet of your VNet
+    (O(ipam_mode=vnet), dynamic pod IP allocation).
+  - The cluster always gets C(networkPlugin=azure), C(networkDataplane=cilium) and C(networkPolicy=cilium).
+  - "Before any write the request is checked against the rules AKS would otherwise enforce only after a
+    long-running operation has started. Each failure names its rule (returned in C(failed_rules)):
+    C(linux-only), C(dataplane-policy-pairing), C(pool-name), C(max-pods-range) (10 to 250), C(max-pods-pool-capacity),
+    C(autoscaler-bounds), C(cidr-syntax), C(pod-cidr-overlay-only), C(pod-subnet-vnet-only),
+    C(vnet-subnets-required), C(subnet-id-format), C(vnet-subnets-different), C(vnet-subnets-same-vnet),
+    C(service-dns-pair), C(service-cidr-size) (smaller than /12), C(dns-ip-in-service-cidr),
+    C(dns-ip-not-first), C(reserved-ranges), C(pod-service-overlap), and, after reading the VNet of
+    O(system_pool.vnet_subnet_id), C(subnets-exist), C(node-subnet-not-delegated), C(subnet-capacity) and C(vnet-overlap)."
+  - Updates merge the options onto the cluster Azure returned and send the whole cluster back only when
+    something differs, so settings the task does not mention are kept, never reset. An unchanged
+    cluster sends no write request.
+  - Changes AKS cannot make (service CIDR, DNS service IP, DNS prefix, location, turning overlay off,
+    the data plane back to azure, the subnets, VM size, zones or max_pods of an existing pool, a
+    Kubernetes downgrade) fail before the call with the reason.
+  - The one-way migrations AKS allows run only with O(allow_migration=true), as separate operations in
+    the order AKS requires. First the IPAM migration (kubenet or node-subnet Azure CNI to overlay), then
+    the data plane migration (azure to cilium, together with network policy cilium), then any other change.
+  - A cluster found in the middle of an operation (C(Creating), C(Updating), C(Deleting), ...) is waited for
+    before it is compared.
+author:
+  - azcni.cilium contributors (@azcni)
+extends_documentation_fragment:
+  - azcni.cilium.azure
+  - azcni.cilium.attributes
+options:
+  name:
+    description:
+      - Name of the managed cluster.
+    type: str
+    required: true
+  resource_group:
+    description:
+      - Resource group of the cluster.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates or updates the cluster, V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  location:
+    description:
+      - Azure region. Required to create the cluster; a different region than the cluster's fails.
+    type: str
+  tags:
+    description:
+      - Tags to set. Tags of the cluster not listed here are kept. Values are stored as text.
+    type: dict
+  dns_prefix:
+    description:
+      - DNS prefix of the API server FQDN. Fixed at creation; defaults to the cluster name (made valid).
+    type: str
+  kubernetes_version:
+    description:
+      - Kubernetes version, C(major.minor) or C(major.minor.patch). AKS's default version when omitted,
+        and never reported as drift when omitted.
+      - A newer version upgrades the control plane and every node pool, like C(az aks upgrade); AKS upgrades
+        one minor version at a time and cannot downgrade.
+    type: str
+  sku_tier:
+    description:
+      - Pricing tier of the control plane. AKS's default (V(Free)) on create when omitted.
+    type: str
+    choices: [Free, Standard, Premium]
+  identity:
+    description:
+      - Managed identity of the control plane. A system-assigned identity when omitted at creation.
+    type: dict
+    suboptions:
+      type:
+        description: Kind of identity.
+        type: str
+        choices: [SystemAssigned, UserAssigned]
+        default: SystemAssigned
+      user_assigned_identity:
+        description: Resource ID of the user-assigned identity. Required with O(identity.type=UserAssigned).
+        type: str
+  ipam_mode:
+    description:
+      - V(overlay) gives pods IPs from O(pod_cidr), outside the VNet.
+      - V(vnet) gives pods IPs from O(system_pool.pod_subnet_id) (dynamic pod IP allocation); it needs
+        O(system_pool.vnet_subnet_id) and O(system_pool.pod_subnet_id).
+      - When omitted, an existing cluster keeps its mode (kubenet and node-subnet clusters count as
+        V(overlay), the only mode they can migrate to); a new cluster uses V(vnet) when
+        O(system_pool.pod_subnet_id) is given and V(overlay) otherwise.
+    type: str
+    choices: [overlay, vnet]
+  pod_cidr:
+    description:
+      - Overlay pod address range, for example V(192.168.0.0/16). Only with O(ipam_mode=overlay); AKS's
+        default V(10.244.0.0/16) when omitted.
+      - On an existing overlay cluster it can only grow to a range containing the current one.
+    type: str
+  service_cidr:
+    description:
+      - Kubernetes service address range, smaller than /12. Give it together with O(dns_service_ip).
+        AKS's default V(10.0.0.0/16) when omitted. Fixed at creation.
+    type: str
+  dns_service_ip:
+    description:
+      - IP of the cluster DNS service, inside O(service_cidr) and not its first address. AKS's default
+        V(10.0.0.10) when omitted. Fixed at creation.
+    type: str
+  system_pool:
+    description:
+      - The system node pool. On an existing cluster it is the pool named O(system_pool.name), or the
+        first pool in System mode when no name is given; other pools are left alone.
+    type: dict
+    suboptions:
+      name:
+        description: Pool name. V(nodepool1) at creation when omitted.
+        type: str
+      vm_size:
+        description: VM size of the nodes. V(Standard_D4ds_v5) at creation when omitted. Fixed per pool.
+        type: str
+      count:
+        description:
+          - Number of nodes. V(3) at creation when omitted.
+          - With the autoscaler on it is only the initial count; the autoscaler owns it afterwards.
+        type: int
+      enable_auto_scaling:
+        description: Turn the cluster autoscaler on (needs O(system_pool.min_count) and O(system_pool.max_count)) or off.
+        type: bool
+      min_count:
+        description: Autoscaler minimum node count.
+        type: int
+      max_count:
+        description: Autoscaler maximum node count.
+        type: int
+      max_pods:
+        description:
+          - Maximum pods per node, 10 to 250. AKS's default (250 in overlay, 110 in VNet mode) when omitted.
+            Fixed per pool.
+        type: int
+      os_sku:
+        description: Linux OS SKU, for example V(Ubuntu) or V(AzureLinux). Windows is not supported by Cilium.
+        type: str
+      zones:
+        description: Availability zones of the nodes, for example V(["1", "2", "3"]). Fixed per pool.
+        type: list
+        elements: str
+      vnet_subnet_id:
+        description:
+          - Resource ID of the node subnet. Required with O(ipam_mode=vnet); optional with overlay
+            (AKS creates a VNet when omitted). Fixed per pool.
+        type: str
+      pod_subnet_id:
+        description:
+          - Resource ID of the pod subnet, in the same VNet as the node subnet. Only with O(ipam_mode=vnet).
+            Fixed per pool.
+        type: str
+  advanced_networking:
+    description:
+      - Advanced Container Networking Services. Features not mentioned keep their current state.
+    type: dict
+    suboptions:
+      observability:
+        description: Hubble flow logs and network metrics.
+        type: bool
+      security:
+        description: FQDN filtering and L7 network policies (needs the Cilium data plane, which the cluster always has).
+        type: bool
+  allow_migration:
+    description:
+      - Allow the one-way migrations of an existing cluster (IPAM to overlay, data plane azure to cilium).
+        They reimage every node pool and cannot be undone. Without it a cluster needing one fails before any write.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Wait for the last operation to finish. Intermediate operations of a migration are always waited for.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for each long-running operation, and for an operation already running on the
+        cluster when the task starts.
+    type: int
+    default: 1800
+notes:
+  - Results never include credentials; use M(azcni.cilium.aks_kubeconfig) to fetch a kubeconfig.
+  - Legacy node-subnet Azure CNI (no pod subnet, no overlay) is not a mode this module creates; such clusters
+    can migrate to overlay.
+  - The VNet checks read the VNet of O(system_pool.vnet_subnet_id) with the task's credentials; they are skipped,
+    with a warning, when the VNet is in another subscription.
+seealso:
+  - module: azcni.cilium.aks_cilium_cluster_info
+  - module: azcni.cilium.aks_network
+  - module: azcni.cilium.aks_kubeconfig
+  - name: Azure CNI Powered by Cilium
+    description: How AKS runs Cilium as the network data plane.
+    link: https://learn.microsoft.com/azure/aks/azure-cni-powered-by-cilium
+"""
+
+EXAMPLES = r"""
+- name: Overlay cluster
+  azcni.cilium.aks_cilium_cluster:
+    name: aks-overlay
+    resource_group: rg-aks-cilium
+    location: westeurope
+    ipam_mode: overlay
+    pod_cidr: 192.168.0.0/16
+    system_pool:
+      vm_size: Standard_D4ds_v5
+      count: 3
+
+- name: VNet mode cluster (dynamic pod IP allocation)
+  azcni.cilium.aks_cilium_cluster:
+    name: aks-vnet
+    resource_group: rg-aks-cilium
+    location: westeurope
+    ipam_mode: vnet
+    service_cidr: 10.0.0.0/16
+    dns_service_ip: 10.0.0.10
+    system_pool:
+      max_pods: 250
+      vnet_subnet_id: "{{ network.subnet_ids.nodes }}"
+      pod_subnet_id: "{{ network.subnet_ids.pods }}"
+    advanced_networking:
+      observability: true
+
+- name: Migrate an existing Azure CNI cluster to overlay and the Cilium data plane
+  azcni.cilium.aks_cilium_cluster:
+    name: aks-legacy
+    resource_group: rg-aks-cilium
+    ipam_mode: overlay
+    pod_cidr: 192.168.0.0/16
+    allow_migration: true
+
+- name: Delete the cluster
+  azcni.cilium.aks_cilium_cluster:
+    name: aks-overlay
+    resource_group: rg-aks-cilium
+    state: absent
+"""
+
+RETURN = r"""
+cluster:
+  description:
+    - The cluster after the task (in check mode, as it would be), in the shape ARM uses, without credentials.
+    - Empty after O(state=absent).
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Resource ID.
+      type: str
+      sample: /subscriptions/0000/resourceGroups/rg-aks-cilium/providers/Microsoft.ContainerService/managedClusters/aks-overlay
+    provisioningState:
+      description: Provisioning state.
+      type: str
+      sample: Succeeded
+    fqdn:
+      description: FQDN of the API server.
+      type: str
+      sample: aks-overlay-1a2b3c4d.hcp.westeurope.azmk8s.io
+    kubernetesVersion:
+      description: Kubernetes version.
+      type: str
+      sample: "1.33"
+    networkProfile:
+      description: The network profile as Azure returned it.
+      type: dict
+      sample: {networkPlugin: azure, networkPluginMode: overlay, networkDataplane: cilium, networkPolicy: cilium,
+               podCidr: 192.168.0.0/16, serviceCidr: 10.0.0.0/16, dnsServiceIP: 10.0.0.10}
+    agentPoolProfiles:
+      description: Node pools (name, count, vmSize, maxPods, subnets, versions, states).
+      type: list
+      elements: dict
+operations:
+  description: Operations performed (planned, in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [migrate-ipam, migrate-dataplane]
+changes:
+  description: Dotted paths of the cluster fields that change.
+  returned: when O(state=present)
+  type: list
+  elements: str
+  sample: [networkProfile.networkDataplane, networkProfile.networkPolicy]
+diff:
+  description: Before and after values of the network profile, pool and cluster fields that change.
+  returned: always
+  type: dict
+  sample: {before: {networkProfile: {networkDataplane: azure}}, after: {networkProfile: {networkDataplane: cilium}}}
+waited_for_pending_operation:
+  description: Whether the task first waited for an operation that was already running on the cluster.
+  returned: when O(state=present)
+  type: bool
+failed_rules:
+  description: Ids of the pre-flight rules the request broke.
+  returned: when a pre-flight check fails
+  type: list
+  elements: str
+  sample: [service-cidr-size]
+reasons:
+  description: Why the requested changes cannot be made.
+  returned: when a change is impossible
+  type: list
+  elements: str
+"""
+
+from ansible_collections.azcni.cilium.plugins.module_utils._aks_cluster import run_cluster
+from ansible_collections.azcni.cilium.plugins.module_utils._azure_module import AzureModule
+
+POOL_SPEC = dict(
+    name=dict(type="str"),
+    vm_size=dict(type="str"),
+    count=dict(type="int"),
+    enable_auto_scaling=dict(type="bool"),
+    min_count=dict(type="int"),
+    max_count=dict(type="int"),
+    max_pods=dict(type="int"),
+    os_sku=dict(type="str"),
+    zones=dict(type="list", elements="str"),
+    vnet_subnet_id=dict(type="str"),
+    pod_subnet_id=dict(type="str"),
+)
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    resource_group=dict(type="str", required=True),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    location=dict(type="str"),
+    tags=dict(type="dict"),
+    dns_prefix=dict(type="str"),
+    kubernetes_version=dict(type="str"),
+    sku_tier=dict(type="str", choices=["Free", "Standard", "Premium"]),
+    identity=dict(type="dict", options=dict(
+        type=dict(type="str", choices=["SystemAssigned", "UserAssigned"], default="SystemAssigned"),
+        user_assigned_identity=dict(type="str"),
+    ), required_if=[("type", "UserAssigned", ["user_assigned_identity"])]),
+    ipam_mode=dict(type="str", choices=["overlay", "vnet"]),
+    pod_cidr=dict(type="str"),
+    service_cidr=dict(type="str"),
+    dns_service_ip=dict(type="str"),
+    system_pool=dict(type="dict", options=POOL_SPEC,
+                     required_if=[("enable_auto_scaling", True, ["min_count", "max_count"])]),
+    advanced_networking=dict(type="dict", options=dict(
+        observability=dict(type="bool"),
+        security=dict(type="bool"),
+    )),
+    allow_migration=dict(type="bool", default=False),
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=1800),
+)
+
+
+def main():
+    run_cluster(AzureModule(ARGUMENT_SPEC, supports_check_mode=True))
+
+
+if __name__ == "__main__":
+    main()

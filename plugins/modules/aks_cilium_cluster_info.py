@@ -1,0 +1,118 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) azcni.cilium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: aks_cilium_cluster_info
+short_description: Read AKS clusters, optionally with a JMESPath query like C(az aks show --query)
+version_added: 1.0.0
+description:
+  - Returns one AKS managed cluster, every cluster of a resource group, or every cluster of the subscription,
+    in the shape ARM returns them (as C(az aks show) prints them), without credentials.
+  - O(query) extracts a value with JMESPath, for example C(properties.networkProfile.networkDataplane).
+author:
+  - azcni.cilium contributors (@azcni)
+extends_documentation_fragment:
+  - azcni.cilium.azure
+  - azcni.cilium.attributes.info_module
+options:
+  name:
+    description:
+      - Name of one cluster. Needs O(resource_group). When omitted, all clusters of O(resource_group) are
+        returned, or of the subscription when that is omitted too.
+    type: str
+  resource_group:
+    description:
+      - Resource group of the clusters.
+    type: str
+  query:
+    description:
+      - A JMESPath expression. With O(name) it applies to the cluster (like C(az aks show --query)),
+        otherwise to the list of clusters (like C(az aks list --query)). The result is in RV(query_result).
+      - ARM nests most settings under C(properties), for example C(properties.networkProfile.networkDataplane).
+      - Needs the C(jmespath) Python library.
+    type: str
+requirements:
+  - jmespath (for O(query))
+seealso:
+  - module: azcni.cilium.aks_cilium_cluster
+"""
+
+EXAMPLES = r"""
+- name: Which data plane does the cluster run?
+  azcni.cilium.aks_cilium_cluster_info:
+    name: aks-overlay
+    resource_group: rg-aks-cilium
+    query: properties.networkProfile.networkDataplane
+  register: dataplane
+
+- name: Check it
+  ansible.builtin.assert:
+    that: dataplane.query_result == 'cilium'
+
+- name: Names and IPAM modes of every cluster in the resource group
+  azcni.cilium.aks_cilium_cluster_info:
+    resource_group: rg-aks-cilium
+    query: "[].{name: name, mode: properties.networkProfile.networkPluginMode}"
+  register: modes
+"""
+
+RETURN = r"""
+clusters:
+  description:
+    - The clusters found (none when O(name) does not exist), as ARM returns them, without credentials.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: aks-overlay
+      id: /subscriptions/0000/resourceGroups/rg-aks-cilium/providers/Microsoft.ContainerService/managedClusters/aks-overlay
+      location: westeurope
+      properties:
+        provisioningState: Succeeded
+        networkProfile:
+          networkPlugin: azure
+          networkPluginMode: overlay
+          networkDataplane: cilium
+          networkPolicy: cilium
+query_result:
+  description: What O(query) selected; null when nothing matched or the cluster does not exist.
+  returned: when O(query) is given
+  type: raw
+  sample: cilium
+"""
+
+import traceback
+
+from ansible_collections.azcni.cilium.plugins.module_utils._aks_cluster import run_info
+from ansible_collections.azcni.cilium.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.azcni.cilium.plugins.module_utils._common import require_lib
+
+try:
+    import jmespath
+    JMESPATH_IMPORT_ERROR = None
+    JMESPATH_TRACEBACK = None
+except ImportError as exc:
+    jmespath = None
+    JMESPATH_IMPORT_ERROR = exc
+    JMESPATH_TRACEBACK = traceback.format_exc()
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str"),
+    resource_group=dict(type="str"),
+    query=dict(type="str"),
+)
+
+
+def main():
+    az = AzureModule(ARGUMENT_SPEC, supports_check_mode=True, required_by=dict(name="resource_group"))
+    if az.params.get("query"):
+        require_lib(az.module, JMESPATH_IMPORT_ERROR, "jmespath", JMESPATH_TRACEBACK)
+    run_info(az, jmespath)
+
+
+if __name__ == "__main__":
+    main()

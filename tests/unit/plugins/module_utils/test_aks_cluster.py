@@ -1,0 +1,651 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) azcni.cilium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""aks_cilium_cluster logic: intent -> body, merge onto ARM JSON, impossible changes, migration plans, diff,
+and the runner's request sequence (against an in-memory ARM)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from ansible_collections.azcni.cilium.plugins.module_utils import _aks_cluster as aks
+from ansible_collections.azcni.cilium.plugins.module_utils._azure_module import AzureError
+
+RG_ID = "/subscriptions/0000/resourceGroups/rg"
+NET = RG_ID + "/providers/Microsoft.Network/virtualNetworks/vnet/subnets/"
+NODES, PODS = NET + "nodes", NET + "pods"
+
+
+def params(**changes):
+    """Module parameters as AnsibleModule hands them over (defaults applied, unset options None)."""
+    values = dict(name="aks1", resource_group="rg", state="present", location=None, tags=None, dns_prefix=None,
+                  kubernetes_version=None, sku_tier=None, identity=None, ipam_mode=None, pod_cidr=None, service_cidr=None,
+                  dns_service_ip=None, system_pool=None, advanced_networking=None, allow_migration=False, wait=True,
+                  wait_timeout=1800)
+    values.update(changes)
+    return values
+
+
+def pool_params(**changes):
+    values = dict(name=None, vm_size=None, count=None, enable_auto_scaling=None, min_count=None, max_count=None,
+                  max_pods=None, os_sku=None, zones=None, vnet_subnet_id=None, pod_subnet_id=None)
+    values.update(changes)
+    return values
+
+
+def returned_cluster(mode="overlay", dataplane="cilium", policy="cilium", plugin="azure", version="1.33"):
+    """A cluster as ARM returns it: read-only fields, settings this module does not model, other pools."""
+    network = {"networkPlugin": plugin, "networkDataplane": dataplane, "networkPolicy": policy,
+               "serviceCidr": "10.0.0.0/16", "serviceCidrs": ["10.0.0.0/16"], "dnsServiceIP": "10.0.0.10",
+               "outboundType": "loadBalancer", "loadBalancerSku": "standard", "ipFamilies": ["IPv4"],
+               "loadBalancerProfile": {"managedOutboundIPs": {"count": 2}, "effectiveOutboundIPs": [{"id": "ip1"}]}}
+    system = {"name": "system", "mode": "System", "count": 3, "vmSize": "Standard_D4ds_v5", "osType": "Linux",
+              "osSKU": "Ubuntu", "type": "VirtualMachineScaleSets", "availabilityZones": ["1", "2", "3"],
+              "orchestratorVersion": version, "currentOrchestratorVersion": version + ".2", "provisioningState": "Succeeded",
+              "nodeImageVersion": "AKSUbuntu-2204", "powerState": {"code": "Running"}, "enableNodePublicIP": False}
+    if mode == "overlay":
+        network.update(networkPluginMode="overlay", podCidr="192.168.0.0/16", podCidrs=["192.168.0.0/16"])
+        system["maxPods"] = 250
+    elif mode == "vnet":
+        system.update(maxPods=250, vnetSubnetID=NODES, podSubnetID=PODS)
+    elif mode == "kubenet":
+        network.update(podCidr="10.244.0.0/16", podCidrs=["10.244.0.0/16"])
+        system["maxPods"] = 110
+    elif mode == "node-subnet":
+        system.update(maxPods=30, vnetSubnetID=NODES)
+    user = {"name": "user1", "mode": "User", "count": 5, "vmSize": "Standard_D8ds_v5", "osType": "Linux", "maxPods": 110,
+            "orchestratorVersion": version}
+    return {
+        "id": RG_ID + "/providers/Microsoft.ContainerService/managedClusters/aks1", "name": "aks1",
+        "type": "Microsoft.ContainerService/ManagedClusters", "location": "westeurope", "tags": {"team": "net"},
+        "sku": {"name": "Base", "tier": "Free"},
+        "identity": {"type": "SystemAssigned", "principalId": "p-1", "tenantId": "t-1"},
+        "properties": {
+            "provisioningState": "Succeeded", "powerState": {"code": "Running"}, "kubernetesVersion": version,
+            "currentKubernetesVersion": version + ".2", "dnsPrefix": "aks1", "fqdn": "aks1-x.hcp.westeurope.azmk8s.io",
+            "maxAgentPools": 100, "nodeResourceGroup": "MC_rg_aks1_westeurope", "enableRBAC": True,
+            "addonProfiles": {"azurepolicy": {"enabled": True}},
+            "autoScalerProfile": {"scan-interval": "20s"},
+            "servicePrincipalProfile": {"clientId": "msi", "secret": "do-not-leak"},
+            "windowsProfile": {"adminUsername": "azureuser", "adminPassword": "do-not-leak"},
+            "networkProfile": network, "agentPoolProfiles": [system, user],
+        },
+    }
+
+
+def plan_for(existing, **options):
+    p = params(**options)
+    mode = aks.effective_mode(p, existing)
+    return aks.plan(existing, aks.desired_patch(p, mode, existing), p, mode)
+
+
+# --- create -----------------------------------------------------------------------------------------
+def test_create_overlay_body_has_cilium_network_and_create_defaults():
+    result = plan_for(None, location="westeurope", pod_cidr="192.168.0.0/16")
+    assert result.operations == ["create"]
+    body = result.after
+    assert body["properties"]["networkProfile"] == {
+        "networkPlugin": "azure", "networkPluginMode": "overlay", "networkDataplane": "cilium",
+        "networkPolicy": "cilium", "podCidr": "192.168.0.0/16"}
+    assert body["properties"]["agentPoolProfiles"] == [dict(aks.CREATE_POOL_DEFAULTS)]
+    assert body["properties"]["dnsPrefix"] == "aks1"
+    assert body["identity"] == {"type": "SystemAssigned"}
+    assert "kubernetesVersion" not in body["properties"]  # AKS picks its default
+
+
+def test_create_vnet_mode_body_puts_both_subnets_on_the_pool_and_no_overlay():
+    result = plan_for(None, location="westeurope", service_cidr="10.0.0.0/16", dns_service_ip="10.0.0.10",
+                      system_pool=pool_params(max_pods=250, vnet_subnet_id=NODES, pod_subnet_id=PODS))
+    network = result.after["properties"]["networkProfile"]
+    assert "networkPluginMode" not in network and "podCidr" not in network
+    assert network["serviceCidr"] == "10.0.0.0/16"
+    pool = result.after["properties"]["agentPoolProfiles"][0]
+    assert (pool["vnetSubnetID"], pool["podSubnetID"], pool["maxPods"]) == (NODES, PODS, 250)
+
+
+def test_mode_is_inferred_from_the_pod_subnet_on_create_and_kept_on_update():
+    assert aks.effective_mode(params(system_pool=pool_params(pod_subnet_id=PODS)), None) == "vnet"
+    assert aks.effective_mode(params(), None) == "overlay"
+    assert aks.effective_mode(params(), returned_cluster("vnet")) == "vnet"
+    assert aks.effective_mode(params(), returned_cluster("kubenet")) == "overlay"
+    assert aks.effective_mode(params(ipam_mode="vnet"), returned_cluster("overlay")) == "vnet"
+
+
+def test_create_with_autoscaler_starts_at_min_count_and_tier_gets_base_sku():
+    body = plan_for(None, location="x", sku_tier="Standard",
+                    system_pool=pool_params(enable_auto_scaling=True, min_count=2, max_count=5)).after
+    pool = body["properties"]["agentPoolProfiles"][0]
+    assert (pool["enableAutoScaling"], pool["count"], pool["minCount"], pool["maxCount"]) == (True, 2, 2, 5)
+    assert body["sku"] == {"name": "Base", "tier": "Standard"}
+
+
+def test_dns_prefix_from_name_is_valid():
+    assert aks.dns_prefix_for("my_cluster.prod") == "my-cluster-prod"
+    assert aks.dns_prefix_for("-x-") == "x"
+    assert len(aks.dns_prefix_for("a" * 80)) == 54
+
+
+# --- idempotency and merge --------------------------------------------------------------------------
+def test_same_intent_in_other_spellings_plans_nothing():
+    existing = returned_cluster("vnet")
+    existing["properties"]["agentPoolProfiles"][0]["vnetSubnetID"] = NODES.replace("resourceGroups", "resourcegroups")
+    result = plan_for(existing, location="West Europe", kubernetes_version="1.33", ipam_mode="vnet", tags={"team": "net"},
+                      service_cidr="10.0.0.0/16", dns_service_ip="10.0.0.10", sku_tier="Free",
+                      identity={"type": "SystemAssigned", "user_assigned_identity": None},
+                      system_pool=pool_params(name="system", vm_size="standard_d4ds_v5", count=3, max_pods=250,
+                                              zones=["3", "1", "2"], vnet_subnet_id=NODES, pod_subnet_id=PODS,
+                                              os_sku="ubuntu"))
+    assert result.steps == [] and result.reasons == []
+
+
+def test_kubernetes_version_patch_level_or_omitted_is_not_drift():
+    existing = returned_cluster()
+    assert plan_for(existing, kubernetes_version="1.33.2").steps == []
+    assert plan_for(existing).steps == []
+
+
+def test_merge_keeps_every_setting_the_user_did_not_mention():
+    existing = returned_cluster()
+    result = plan_for(existing, tags={"env": "prod"}, system_pool=pool_params(count=5))
+    assert result.operations == ["update"]
+    after = result.after
+    assert after["tags"] == {"team": "net", "env": "prod"}
+    assert after["properties"]["addonProfiles"] == existing["properties"]["addonProfiles"]
+    assert after["properties"]["autoScalerProfile"] == existing["properties"]["autoScalerProfile"]
+    assert after["properties"]["networkProfile"]["loadBalancerProfile"]["managedOutboundIPs"] == {"count": 2}
+    assert after["properties"]["agentPoolProfiles"][1] == existing["properties"]["agentPoolProfiles"][1]
+    system = after["properties"]["agentPoolProfiles"][0]
+    assert system["count"] == 5 and system["availabilityZones"] == ["1", "2", "3"]
+    assert aks.diff_paths(existing, after) == ["properties.agentPoolProfiles[0].count", "tags.env"]
+
+
+def test_put_body_is_the_whole_cluster_without_read_only_fields():
+    existing = returned_cluster()
+    body = aks.strip_read_only(aks.merge(existing, {"tags": {"env": "prod"}}))
+    for key in ("id", "name", "type"):
+        assert key not in body
+    for key in ("provisioningState", "fqdn", "currentKubernetesVersion", "maxAgentPools", "powerState"):
+        assert key not in body["properties"]
+    assert body["identity"] == {"type": "SystemAssigned"}
+    assert "effectiveOutboundIPs" not in body["properties"]["networkProfile"]["loadBalancerProfile"]
+    pool = body["properties"]["agentPoolProfiles"][0]
+    assert "currentOrchestratorVersion" not in pool and "provisioningState" not in pool
+    assert pool["powerState"] == {"code": "Running"}  # writable on pools: start/stop
+    assert body["properties"]["addonProfiles"] and body["properties"]["nodeResourceGroup"]
+    assert existing["properties"]["fqdn"]  # the input is not modified
+
+
+def test_switching_to_a_system_assigned_identity_drops_the_user_assigned_one():
+    existing = returned_cluster()
+    existing["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {"/id/1": {}}}
+    after = plan_for(existing, identity={"type": "SystemAssigned", "user_assigned_identity": None}).after
+    assert after["identity"] == {"type": "SystemAssigned"}
+
+
+def test_user_assigned_identity_values_are_sent_empty():
+    existing = returned_cluster()
+    existing["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {"/id/1": {"principalId": "p", "clientId": "c"}}}
+    assert aks.strip_read_only(existing)["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {"/id/1": {}}}
+
+
+def test_autoscaler_owns_count_and_turning_it_off_clears_bounds():
+    existing = returned_cluster()
+    on = plan_for(existing, system_pool=pool_params(enable_auto_scaling=True, min_count=1, max_count=6, count=9)).after
+    pool = on["properties"]["agentPoolProfiles"][0]
+    assert (pool["enableAutoScaling"], pool["minCount"], pool["maxCount"], pool["count"]) == (True, 1, 6, 3)
+    off = plan_for(on, system_pool=pool_params(enable_auto_scaling=False, count=4)).after
+    pool = off["properties"]["agentPoolProfiles"][0]
+    assert pool["enableAutoScaling"] is False and pool["count"] == 4
+    assert "minCount" not in pool and "maxCount" not in pool
+
+
+def test_upgrade_moves_control_plane_and_every_pool():
+    result = plan_for(returned_cluster(), kubernetes_version="1.34")
+    assert result.operations == ["update"] and result.reasons == []
+    assert result.after["properties"]["kubernetesVersion"] == "1.34"
+    assert [p["orchestratorVersion"] for p in result.after["properties"]["agentPoolProfiles"]] == ["1.34", "1.34"]
+
+
+def test_pod_cidr_change_keeps_the_echoed_list_in_step():
+    result = plan_for(returned_cluster(), pod_cidr="192.168.0.0/15")
+    network = result.after["properties"]["networkProfile"]
+    assert (network["podCidr"], network["podCidrs"]) == ("192.168.0.0/15", ["192.168.0.0/15"])
+    assert result.reasons == [] and result.operations == ["update"]
+
+
+@pytest.mark.parametrize("have, wanted, expected", [
+    (None, {"observability": True, "security": None},
+     {"enabled": True, "observability": {"enabled": True}, "security": {"enabled": False}}),
+    ({"enabled": True, "observability": {"enabled": True}, "security": {"enabled": False}},
+     {"observability": None, "security": True}, {"enabled": True, "observability": {"enabled": True},
+                                                 "security": {"enabled": True}}),
+    ({"enabled": True, "observability": {"enabled": True}, "security": {"enabled": False}},
+     {"observability": False, "security": None}, {"enabled": False, "observability": {"enabled": False},
+                                                  "security": {"enabled": False}}),
+])
+def test_acns_features_not_mentioned_keep_their_state(have, wanted, expected):
+    existing = returned_cluster()
+    if have:
+        existing["properties"]["networkProfile"]["advancedNetworking"] = have
+    result = plan_for(existing, advanced_networking=wanted)
+    assert result.after["properties"]["networkProfile"]["advancedNetworking"] == expected
+
+
+def test_acns_already_in_the_wanted_state_is_not_drift():
+    assert plan_for(returned_cluster(), advanced_networking={"observability": False, "security": False}).steps == []
+
+
+# --- impossible changes -----------------------------------------------------------------------------
+@pytest.mark.parametrize("mode, options, reason", [
+    ("overlay", dict(service_cidr="10.1.0.0/16", dns_service_ip="10.1.0.10"), "the service CIDR is fixed at creation"),
+    ("overlay", dict(service_cidr="10.0.0.0/16", dns_service_ip="10.0.0.20"), "networkProfile.dnsServiceIP: 10.0.0.10 -> 10.0.0.20"),
+    ("overlay", dict(dns_prefix="other"), "the DNS prefix is fixed at creation"),
+    ("overlay", dict(location="northeurope"), "location: westeurope -> northeurope"),
+    ("overlay", dict(system_pool=pool_params(max_pods=110)), "agentPoolProfiles.system.maxPods: 250 -> 110"),
+    ("overlay", dict(system_pool=pool_params(vm_size="Standard_D2ds_v5")), "the VM size of an existing node pool"),
+    ("overlay", dict(system_pool=pool_params(zones=["1"])), "the zones of an existing node pool cannot change"),
+    ("overlay", dict(system_pool=pool_params(vnet_subnet_id=NODES)), "the node subnet of an existing node pool cannot change"),
+    ("vnet", dict(system_pool=pool_params(pod_subnet_id=NET + "pods2")), "the pod subnet of an existing node pool"),
+    ("overlay", dict(ipam_mode="vnet"), "overlay cannot be turned off"),
+    ("vnet", dict(ipam_mode="overlay", allow_migration=True), "dynamic pod IP allocation (pod subnet) cannot migrate"),
+    ("kubenet", dict(ipam_mode="vnet", allow_migration=True), "kubenet clusters can only migrate to overlay"),
+    ("none", dict(ipam_mode="overlay", allow_migration=True), "bring your own CNI"),
+    ("overlay", dict(kubernetes_version="1.32"), "AKS cannot downgrade Kubernetes"),
+    ("overlay", dict(kubernetes_version="1.35"), "one minor version at a time"),
+    ("overlay", dict(pod_cidr="192.168.0.0/17"), "can only be expanded to a range that contains the current one"),
+    ("overlay", dict(pod_cidr="10.10.0.0/16"), "networkProfile.podCidr: 192.168.0.0/16 -> 10.10.0.0/16"),
+    ("overlay", dict(system_pool=pool_params(name="missing")), "node pool missing not found (the cluster has system, user1)"),
+])
+def test_changes_aks_cannot_make_are_refused_with_the_reason(mode, options, reason):
+    existing = returned_cluster(mode, plugin="none" if mode == "none" else ("kubenet" if mode == "kubenet" else "azure"))
+    result = plan_for(existing, **options)
+    assert any(reason in r for r in result.reasons), result.reasons
+
+
+def test_cilium_cannot_go_back_to_azure_dataplane():
+    existing = returned_cluster()
+    patch = {"properties": {"networkProfile": {"networkDataplane": "azure", "networkPolicy": "azure"}}}
+    result = aks.plan(existing, patch, params(), "overlay")  # the module never asks for this, the planner still refuses
+    assert result.reasons == [
+        "networkProfile.networkDataplane: cilium -> azure: Cilium cannot be turned off once enabled",
+        "networkProfile.networkPolicy: cilium -> azure: Cilium cannot be turned off once enabled"]
+
+
+# --- migrations -------------------------------------------------------------------------------------
+def test_kubenet_to_overlay_cilium_is_ipam_first_then_dataplane_then_the_rest():
+    existing = returned_cluster("kubenet", dataplane="azure", policy="none", plugin="kubenet")
+    result = plan_for(existing, ipam_mode="overlay", allow_migration=True, tags={"env": "prod"})
+    assert result.reasons == []
+    assert result.operations == ["migrate-ipam", "migrate-dataplane", "update"]
+    ipam, dataplane, update = result.steps
+    assert ipam.patch == {"properties": {"networkProfile": {
+        "networkPlugin": "azure", "networkPluginMode": "overlay", "podCidr": "10.244.0.0/16"}}}
+    assert dataplane.patch == {"properties": {"networkProfile": {"networkDataplane": "cilium", "networkPolicy": "cilium"}}}
+    assert update.patch["tags"] == {"env": "prod"}
+    # each step, applied in turn onto what the previous one left, changes only its own fields
+    after_ipam = aks.merge(existing, ipam.patch)
+    assert aks.network(after_ipam)["networkDataplane"] == "azure"
+    assert aks.ipam_of(after_ipam) == "overlay"
+    after_dataplane = aks.merge(after_ipam, dataplane.patch)
+    assert aks.diff_paths(after_ipam, after_dataplane) == ["properties.networkProfile.networkDataplane",
+                                                           "properties.networkProfile.networkPolicy"]
+
+
+def test_overlay_azure_dataplane_needs_one_migration_carrying_both_fields():
+    result = plan_for(returned_cluster(dataplane="azure", policy="none"), allow_migration=True)
+    assert result.operations == ["migrate-dataplane"]
+    network = result.after["properties"]["networkProfile"]
+    assert (network["networkDataplane"], network["networkPolicy"]) == ("cilium", "cilium")
+
+
+def test_migration_to_overlay_may_widen_the_pod_cidr_of_kubenet():
+    existing = returned_cluster("kubenet", dataplane="azure", policy="none", plugin="kubenet")
+    result = plan_for(existing, pod_cidr="192.168.0.0/16", allow_migration=True)
+    assert result.steps[0].patch["properties"]["networkProfile"]["podCidr"] == "192.168.0.0/16"
+    assert result.reasons == []
+
+
+def test_migration_needs_allow_migration_and_says_which():
+    existing = returned_cluster("kubenet", dataplane="azure", policy="none", plugin="kubenet")
+    result = plan_for(existing)
+    assert len(result.reasons) == 1
+    assert "set allow_migration: true" in result.reasons[0]
+    assert "IPAM kubenet -> overlay, data plane azure -> cilium" in result.reasons[0]
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda c: c["properties"]["agentPoolProfiles"].append({"name": "win", "osType": "Windows"}), "Windows node pools (win)"),
+    (lambda c: c["properties"].update(nodeProvisioningProfile={"mode": "Auto"}), "node auto-provisioning must be disabled"),
+    (lambda c: c["properties"].update(currentKubernetesVersion="1.26.6"), "needs Kubernetes 1.27 or later"),
+    (lambda c: c["properties"]["networkProfile"].update(networkPolicy="calico"), "without a network policy engine (it has calico)"),
+])
+def test_migration_preconditions(change, reason):
+    existing = returned_cluster("kubenet", dataplane="azure", policy="none", plugin="kubenet")
+    change(existing)
+    result = plan_for(existing, allow_migration=True)
+    assert any(reason in r for r in result.reasons), result.reasons
+
+
+def test_node_subnet_cluster_migrating_to_overlay_needs_a_pod_cidr():
+    existing = returned_cluster("node-subnet", dataplane="azure", policy="none")
+    assert aks.ipam_of(existing) == "node-subnet"
+    result = plan_for(existing, ipam_mode="overlay", allow_migration=True)
+    assert any("needs pod_cidr" in r for r in result.reasons)
+    ok = plan_for(existing, ipam_mode="overlay", pod_cidr="192.168.0.0/16", allow_migration=True)
+    assert ok.reasons == [] and ok.operations == ["migrate-ipam", "migrate-dataplane"]
+
+
+# --- diff and output --------------------------------------------------------------------------------
+def test_diff_holds_only_the_network_and_pool_fields_that_change():
+    existing = returned_cluster(dataplane="azure", policy="none")
+    result = plan_for(existing, allow_migration=True, system_pool=pool_params(count=4))
+    before, after = aks.changed_only(aks.diff_view(existing), aks.diff_view(result.after))
+    assert before == {"networkProfile": {"networkDataplane": "azure", "networkPolicy": "none"},
+                      "agentPoolProfiles": {"system": {"count": 3}}}
+    assert after == {"networkProfile": {"networkDataplane": "cilium", "networkPolicy": "cilium"},
+                     "agentPoolProfiles": {"system": {"count": 4}}}
+
+
+def test_create_diff_shows_everything_after_and_nothing_before():
+    result = plan_for(None, location="westeurope", pod_cidr="192.168.0.0/16")
+    before, after = aks.changed_only(aks.diff_view(None), aks.diff_view(result.after))
+    assert before == {}
+    assert after["networkProfile"]["networkDataplane"] == "cilium"
+    assert after["agentPoolProfiles"]["nodepool1"]["count"] == 3
+
+
+def test_outputs_never_carry_credentials():
+    cluster = returned_cluster()
+    cluster["properties"]["kubeConfig"] = "apiVersion: v1"
+    cluster["properties"]["aadProfile"] = {"serverAppSecret": "do-not-leak", "tenantID": "t"}
+    cluster["properties"]["addonProfiles"]["azureKeyvaultSecretsProvider"] = {"enabled": True}
+    text = repr(aks.redact(cluster)) + repr(aks.summary(cluster))
+    assert "do-not-leak" not in text and "apiVersion" not in text
+    assert aks.redact(cluster)["properties"]["windowsProfile"] == {"adminUsername": "azureuser"}
+    assert aks.redact(cluster)["properties"]["addonProfiles"]["azureKeyvaultSecretsProvider"] == {"enabled": True}
+
+
+def test_summary_selects_the_reported_fields():
+    summary = aks.summary(returned_cluster())
+    assert set(summary) >= {"id", "name", "provisioningState", "fqdn", "networkProfile", "agentPoolProfiles"}
+    assert "addonProfiles" not in summary
+    assert summary["agentPoolProfiles"][0]["name"] == "system"
+
+
+def test_facts_use_the_cluster_values_and_name_aks_defaults():
+    facts = aks.facts_for(params(), "overlay", plan_for(None, location="x").after)
+    assert (facts.pod_cidr, facts.service_cidr, facts.dns_service_ip) == ("10.244.0.0/16", "10.0.0.0/16", "10.0.0.10")
+    assert facts.defaults == frozenset(["pod_cidr", "service_cidr", "dns_service_ip"])
+    facts = aks.facts_for(params(), "vnet", returned_cluster("vnet"))
+    assert (facts.vnet_subnet_id, facts.pod_subnet_id, facts.max_pods, facts.defaults) == (NODES, PODS, 250, frozenset())
+    assert [p["name"] for p in facts.pools] == ["system", "user1"]
+
+
+# --- the runner against an in-memory ARM -------------------------------------------------------------
+class Failed(Exception):
+    pass
+
+
+class FakeArm(object):
+    """Just enough ARM: one cluster, a VNet, and a log of the calls (writes are what matters)."""
+
+    def __init__(self, cluster=None, states=(), vnet=None, fail_put=None):
+        self.cluster = copy.deepcopy(cluster)
+        self.states = list(states)  # provisioningStates reported by successive GETs before settling
+        self.vnet = vnet
+        self.fail_put = fail_put
+        self.log = []
+
+    # SDK-shaped operations
+    def get(self, rg, name):
+        self.log.append(("GET", name))
+        if self.cluster is None:
+            return None
+        cluster = copy.deepcopy(self.cluster)
+        if self.states:
+            cluster["properties"]["provisioningState"] = self.states.pop(0)
+            if cluster["properties"]["provisioningState"] == "gone":
+                self.cluster = None
+                return None
+        return cluster
+
+    def begin_create_or_update(self, rg, name, body):
+        self.log.append(("PUT", copy.deepcopy(body)))
+        if self.fail_put:
+            raise self.fail_put
+        stored = copy.deepcopy(body)
+        stored.update(id=RG_ID + "/providers/Microsoft.ContainerService/managedClusters/" + name, name=name)
+        stored["properties"]["provisioningState"] = "Succeeded"
+        self.cluster = stored
+        return "poller"
+
+    def begin_delete(self, rg, name):
+        self.log.append(("DELETE", name))
+        self.cluster = None
+        return "poller"
+
+    def vnet_get(self, rg, name):
+        self.log.append(("GET vnet", name))
+        return self.vnet
+
+    @property
+    def writes(self):
+        return [entry for entry in self.log if entry[0] in ("PUT", "DELETE")]
+
+
+class FakeAz(object):
+    """The AzureModule surface the runner uses."""
+
+    def __init__(self, arm, check_mode=False, **options):
+        self.arm = arm
+        self.params = params(**options)
+        self.check_mode = check_mode
+        self.subscription_id = "0000"
+        self.warnings = []
+        clusters = type("Clusters", (), {})()
+        clusters.get, clusters.begin_create_or_update, clusters.begin_delete = arm.get, arm.begin_create_or_update, arm.begin_delete
+        networks = type("Networks", (), {})()
+        networks.get = arm.vnet_get
+        self._clients = {"containerservice": type("CS", (), {"managed_clusters": clusters})(),
+                         "network": type("NW", (), {"virtual_networks": networks})()}
+
+    def client(self, kind):
+        return self._clients[kind]
+
+    def get(self, operation, *args):
+        return operation(*args)
+
+    def begin(self, operation, *args, **kwargs):
+        return operation(*(list(args) + ([kwargs["body"]] if "body" in kwargs else [])))
+
+    def wait(self, poller, timeout=None, what=None):
+        self.arm.log.append(("WAIT", what))
+        return copy.deepcopy(self.arm.cluster)
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+    def fail_json(self, **kwargs):
+        raise Failed(kwargs)
+
+    def fail_azure(self, exc, msg, **kwargs):
+        raise Failed(dict(msg="%s: %s" % (msg, exc), error_code=exc.code))
+
+
+def run_timed(arm, check_mode=False, **options):
+    sleeps = []
+    runner = aks.ClusterRunner(FakeAz(arm, check_mode, **options), sleep=sleeps.append, clock=lambda: sum(sleeps))
+    return runner.run(), sleeps
+
+
+def run(arm, check_mode=False, **options):
+    return run_timed(arm, check_mode, **options)[0]
+
+
+def test_runner_creates_then_second_run_sends_no_write():
+    arm = FakeArm()
+    result = run(arm, location="westeurope", pod_cidr="192.168.0.0/16")
+    assert result["changed"] and result["operations"] == ["create"]
+    assert [w[0] for w in arm.writes] == ["PUT"]
+    assert result["cluster"]["networkProfile"]["networkDataplane"] == "cilium"
+    arm.log.clear()
+    again = run(arm, location="westeurope", pod_cidr="192.168.0.0/16")
+    assert not again["changed"] and again["operations"] == [] and arm.writes == []
+
+
+def test_runner_without_wait_waits_only_for_intermediate_steps():
+    arm = FakeArm(returned_cluster("kubenet", dataplane="azure", policy="none", plugin="kubenet"))
+    result = run(arm, ipam_mode="overlay", allow_migration=True, wait=False)
+    assert result["operations"] == ["migrate-ipam", "migrate-dataplane"]
+    assert [entry[0] for entry in arm.log if entry[0] != "GET"] == ["PUT", "WAIT", "PUT"]
+    assert result["cluster"]["networkProfile"]["networkDataplane"] == "cilium"  # read back after starting the last step
+
+
+def test_runner_check_mode_reports_the_plan_and_writes_nothing():
+    arm = FakeArm(returned_cluster(dataplane="azure", policy="none"))
+    result = run(arm, check_mode=True, allow_migration=True)
+    assert result["changed"] and result["operations"] == ["migrate-dataplane"]
+    assert result["diff"]["after"] == {"networkProfile": {"networkDataplane": "cilium", "networkPolicy": "cilium"}}
+    assert arm.writes == []
+
+
+def test_runner_runs_migrations_as_separate_puts_in_order():
+    arm = FakeArm(returned_cluster("kubenet", dataplane="azure", policy="none", plugin="kubenet"))
+    result = run(arm, ipam_mode="overlay", allow_migration=True)
+    assert result["operations"] == ["migrate-ipam", "migrate-dataplane"]
+    first, second = [w[1]["properties"]["networkProfile"] for w in arm.writes]
+    assert (first["networkPluginMode"], first["networkDataplane"]) == ("overlay", "azure")
+    assert (second["networkPluginMode"], second["networkDataplane"], second["networkPolicy"]) == ("overlay", "cilium", "cilium")
+    assert "fqdn" not in arm.writes[0][1]["properties"]  # whole body, read-only fields stripped
+    assert arm.writes[0][1]["properties"]["addonProfiles"] == {"azurepolicy": {"enabled": True}}
+
+
+def test_runner_fails_pre_flight_before_any_write():
+    arm = FakeArm()
+    with pytest.raises(Failed) as failure:
+        run(arm, location="x", service_cidr="10.0.0.0/8", dns_service_ip="10.0.0.1")
+    assert failure.value.args[0]["failed_rules"] == ["service-cidr-size", "dns-ip-not-first", "pod-service-overlap"]
+    assert "[service-cidr-size]" in failure.value.args[0]["msg"]
+    assert "pod_cidr 10.244.0.0/16 (AKS default) overlaps service_cidr 10.0.0.0/8" in failure.value.args[0]["msg"]
+    assert arm.writes == []
+
+
+def test_runner_refuses_impossible_changes_before_any_write():
+    arm = FakeArm(returned_cluster())
+    with pytest.raises(Failed) as failure:
+        run(arm, service_cidr="10.1.0.0/16", dns_service_ip="10.1.0.10")
+    assert "the service CIDR is fixed at creation" in failure.value.args[0]["msg"]
+    assert arm.writes == []
+
+
+def test_runner_reads_the_vnet_and_checks_it():
+    vnet = {"name": "vnet", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/8"]},
+                                           "subnets": [{"name": "nodes"}, {"name": "pods"}]}}
+    arm = FakeArm(vnet=vnet)
+    with pytest.raises(Failed) as failure:
+        run(arm, location="x", system_pool=pool_params(vnet_subnet_id=NODES, pod_subnet_id=PODS))
+    assert failure.value.args[0]["failed_rules"] == ["vnet-overlap"]
+    assert "service_cidr 10.0.0.0/16 (AKS default) overlaps VNet vnet" in failure.value.args[0]["msg"]
+    assert ("GET vnet", "vnet") in arm.log and arm.writes == []
+
+
+def test_runner_missing_vnet_fails_naming_the_rule():
+    with pytest.raises(Failed) as failure:
+        run(FakeArm(vnet=None), location="x", system_pool=pool_params(vnet_subnet_id=NODES, pod_subnet_id=PODS))
+    assert failure.value.args[0]["failed_rules"] == ["subnets-exist"]
+
+
+def test_runner_waits_for_a_cluster_mid_operation_before_comparing():
+    arm = FakeArm(returned_cluster(), states=["Creating", "Creating", "Succeeded"])
+    result, sleeps = run_timed(arm)
+    assert sleeps == [1.0, 2.0]
+    assert result["waited_for_pending_operation"] and not result["changed"]
+
+
+def test_runner_times_out_waiting_with_a_clear_message():
+    arm = FakeArm(returned_cluster(), states=["Updating"] * 50)
+    with pytest.raises(Failed) as failure:
+        run(arm, wait_timeout=10)
+    assert "Timed out after 10 s waiting for cluster rg/aks1 to leave provisioningState Updating" in failure.value.args[0]["msg"]
+
+
+def test_runner_absent_deletes_once():
+    arm = FakeArm(returned_cluster())
+    result = run(arm, state="absent")
+    assert result["changed"] and result["operations"] == ["delete"] and arm.writes == [("DELETE", "aks1")]
+    again = run(arm, state="absent")
+    assert not again["changed"] and again["operations"] == []
+
+
+def test_runner_absent_waits_for_a_deletion_in_progress():
+    arm = FakeArm(returned_cluster(), states=["Deleting", "gone"])
+    result = run(arm, state="absent")
+    assert not result["changed"] and arm.writes == []
+
+
+def test_runner_reports_azure_errors_with_code():
+    arm = FakeArm(fail_put=AzureError("Operation failed or canceled", code="InvalidParameter", status=400))
+    with pytest.raises(Failed) as failure:
+        run(arm, location="x")
+    assert failure.value.args[0]["error_code"] == "InvalidParameter"
+    assert "Operation create on cluster rg/aks1 failed" in failure.value.args[0]["msg"]
+
+
+def test_runner_needs_a_location_to_create():
+    with pytest.raises(Failed) as failure:
+        run(FakeArm())
+    assert "location is required" in failure.value.args[0]["msg"]
+
+
+# --- aks_cilium_cluster_info ------------------------------------------------------------------------
+class Exited(Exception):
+    pass
+
+
+class InfoAz(FakeAz):
+    def __init__(self, arm, **options):
+        super(InfoAz, self).__init__(arm)
+        self.params = dict(dict(name=None, resource_group=None, query=None), **options)
+        self._clients["containerservice"].managed_clusters.list_by_resource_group = lambda rg: [arm.get(rg, "x")]
+        self._clients["containerservice"].managed_clusters.list = lambda: [arm.get("rg", "x"), arm.get("rg", "x")]
+
+    def list(self, operation, *args):
+        return operation(*args)
+
+    def exit_json(self, **kwargs):
+        raise Exited(kwargs)
+
+
+def info(arm, **options):
+    import jmespath
+
+    with pytest.raises(Exited) as done:
+        aks.run_info(InfoAz(arm, **options), jmespath)
+    return done.value.args[0]
+
+
+def test_info_query_applies_to_the_cluster_like_az_aks_show():
+    result = info(FakeArm(returned_cluster()), name="aks1", resource_group="rg",
+                  query="properties.networkProfile.networkDataplane")
+    assert result["query_result"] == "cilium" and not result["changed"]
+    assert result["clusters"][0]["properties"]["addonProfiles"]  # raw ARM shape, not a summary
+    assert "do-not-leak" not in repr(result)
+
+
+def test_info_query_applies_to_the_list_like_az_aks_list():
+    result = info(FakeArm(returned_cluster()), query="[].name")
+    assert result["query_result"] == ["aks1", "aks1"]
+    assert len(info(FakeArm(returned_cluster()), resource_group="rg")["clusters"]) == 1
+
+
+def test_info_missing_cluster_is_an_empty_list():
+    result = info(FakeArm(None), name="nope", resource_group="rg", query="name")
+    assert result["clusters"] == [] and result["query_result"] is None
+
+
+def test_info_bad_query_fails_clearly():
+    with pytest.raises(Failed) as failure:
+        info(FakeArm(returned_cluster()), name="aks1", resource_group="rg", query="properties.[")
+    assert "Invalid query 'properties.['" in failure.value.args[0]["msg"]

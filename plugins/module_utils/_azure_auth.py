@@ -16,7 +16,6 @@ import configparser
 import json
 import os
 import shutil
-import subprocess
 from collections import namedtuple
 
 from ansible.module_utils.basic import env_fallback
@@ -246,11 +245,12 @@ def build_credential(settings, cloud, verify=True):
         "AZURE_TENANT), or ad_user and password, or a profile, or log in with the Azure CLI." % source)
 
 
-def cli_subscription():
-    """The Azure CLI's default subscription id, or None."""
+def cli_subscription(run_command):
+    """The Azure CLI's default subscription id, or None. ``run_command`` is AnsibleModule's."""
+    rc, out, dummy = run_command(["az", "account", "show", "--output", "json"])
+    if rc != 0:
+        return None
     try:
-        out = subprocess.run(["az", "account", "show", "--output", "json"], capture_output=True, check=True,
-                             timeout=60).stdout
         return json.loads(out).get("id")
-    except (OSError, subprocess.SubprocessError, ValueError):
+    except ValueError:
         return None

@@ -167,7 +167,7 @@ class AzureModule(object):
     def subscription_id(self):
         subscription = self.settings.get("subscription_id")
         if not subscription and self.settings["source"] == "cli":
-            subscription = cli_subscription()
+            subscription = cli_subscription(self.module.run_command)
         if not subscription:
             self.fail_json(msg="No Azure subscription: set subscription_id (or AZURE_SUBSCRIPTION_ID).")
         return subscription

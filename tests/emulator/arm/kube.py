@@ -1,0 +1,105 @@
+"""Bridge from managedClusters to the Kubernetes API emulator (tests.emulator.k8s, helper "k8s").
+
+When that package (or its start_cluster) is not there, clusters get a placeholder kubeconfig whose
+server is the cluster's fqdn, as on a real cluster whose API is not reachable.
+"""
+
+import base64
+import importlib
+import importlib.util
+import sys
+import traceback
+import uuid
+
+K8S_MODULE = __name__.rsplit(".", 2)[0] + ".k8s"
+
+
+def _start_cluster_function():
+    if importlib.util.find_spec(K8S_MODULE) is None:
+        return None
+    return getattr(importlib.import_module(K8S_MODULE), "start_cluster", None)
+
+
+def spec(cluster):
+    """What the Kubernetes side needs to know about a cluster (compared to decide on update())."""
+    props = cluster["properties"]
+    advanced = props["networkProfile"].get("advancedNetworking") or {}
+    enabled = bool(advanced.get("enabled"))
+    return {
+        "node_pools": [{"name": p["name"], "count": p.get("count", 1), "vmSize": p.get("vmSize"), "osSKU": p.get("osSKU"),
+                        "maxPods": p.get("maxPods"), "mode": p.get("mode")} for p in props["agentPoolProfiles"]],
+        "network_profile": props["networkProfile"],
+        "acns": {"observability": enabled and bool((advanced.get("observability") or {}).get("enabled")),
+                 "security": enabled and bool((advanced.get("security") or {}).get("enabled"))},
+    }
+
+
+def placeholder_kubeconfig(cluster, admin, ca_pem):
+    name, rg = cluster["name"], cluster["id"].split("/")[4]
+    user = "cluster%s_%s_%s" % ("Admin" if admin else "User", rg, name)
+    context = name + "-admin" if admin else name
+    return "\n".join([
+        "apiVersion: v1",
+        "clusters:",
+        "- cluster:",
+        "    certificate-authority-data: " + base64.b64encode(ca_pem.encode("ascii")).decode("ascii"),
+        "    server: https://%s:443" % cluster["properties"]["fqdn"],
+        "  name: " + name,
+        "contexts:",
+        "- context:",
+        "    cluster: " + name,
+        "    user: " + user,
+        "  name: " + context,
+        "current-context: " + context,
+        "kind: Config",
+        "preferences: {}",
+        "users:",
+        "- name: " + user,
+        "  user:",
+        "    token: " + uuid.uuid4().hex,
+        "",
+    ])
+
+
+class KubeBridge:
+
+    def __init__(self, ca, settings):
+        self.ca = ca
+        self.settings = settings
+        self.handles = {}
+        self._specs = {}
+
+    def sync(self, cluster):
+        """Start the cluster's API server, or pass it changed pools / network profile / ACNS."""
+        start_cluster = _start_cluster_function() if self.settings.kubernetes else None
+        if start_cluster is None or self.ca is None:
+            return
+        key, wanted = cluster["id"].lower(), spec(cluster)
+        try:
+            if key not in self.handles:
+                self.handles[key] = start_cluster(
+                    ca=self.ca, name=cluster["name"], resource_group=cluster["id"].split("/")[4],
+                    location=cluster["location"], kubernetes_version=cluster["properties"]["currentKubernetesVersion"],
+                    pod_ready_delay=self.settings.pod_ready_delay, **wanted)
+            elif wanted != self._specs.get(key):
+                self.handles[key].update(**wanted)
+            self._specs[key] = wanted
+        except Exception:  # pylint: disable=broad-exception-caught
+            # a failing Kubernetes emulator must not take ARM down; the traceback shows in the test output
+            traceback.print_exc(file=sys.stderr)
+
+    def stop(self, cluster_id):
+        handle = self.handles.pop(cluster_id.lower(), None)
+        self._specs.pop(cluster_id.lower(), None)
+        if handle is not None:
+            handle.stop()
+
+    def stop_all(self):
+        for key in list(self.handles):
+            self.stop(key)
+
+    def kubeconfig(self, cluster, admin):
+        handle = self.handles.get(cluster["id"].lower())
+        if handle is not None:
+            return handle.kubeconfig(admin)
+        return placeholder_kubeconfig(cluster, admin, self.ca.ca_pem if self.ca else "")

@@ -1,0 +1,387 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) azcni.cilium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: aks_network
+short_description: Resource group, virtual network and subnets for an AKS cluster
+version_added: 1.0.0
+description:
+  - Creates or updates the network prerequisites of an AKS cluster with Azure CNI Powered by Cilium, that is
+    a resource group, a virtual network and named subnets (for example a node subnet and a pod subnet
+    for VNet mode).
+  - Checks the address ranges before sending anything (valid CIDRs, every subnet inside the VNet,
+    no overlaps (also with subnets of the VNet the task does not list), none of the ranges Azure
+    reserves, 169.254.0.0/16, 172.30.0.0/16, 172.31.0.0/16 and 192.0.2.0/24).
+  - Updates merge onto what Azure returned and only what differs is sent. The delegation and the
+    service association link AKS adds to a pod subnet, IP configurations, service endpoints and any
+    other setting the task does not mention are kept. An unchanged network sends no write request.
+  - With O(state=absent) it deletes the listed subnets, or the whole VNet when no subnet is listed,
+    and optionally the resource group. It refuses, naming the user, to delete a subnet that a
+    cluster or another resource still uses.
+author:
+  - azcni.cilium contributors (@azcni)
+extends_documentation_fragment:
+  - azcni.cilium.azure
+  - azcni.cilium.attributes
+options:
+  resource_group:
+    description:
+      - Name of the resource group.
+    type: str
+    required: true
+  location:
+    description:
+      - Azure region, used to create the resource group and the VNet.
+      - Defaults to the resource group's region when the group exists.
+      - An existing VNet cannot move, so a different region fails the task.
+    type: str
+  tags:
+    description:
+      - Tags of the resource group (and of the VNet unless O(vnet_tags) is given).
+      - Tags not listed here are kept. Values are stored as text.
+    type: dict
+  vnet_name:
+    description:
+      - Name of the virtual network. Without it only the resource group is managed.
+    type: str
+  address_prefixes:
+    description:
+      - Address space of the VNet, for example V(192.168.16.0/22). Required when O(vnet_name) is set and
+        O(state=present).
+    type: list
+    elements: str
+  vnet_tags:
+    description:
+      - Tags of the VNet. Defaults to O(tags). Tags not listed here are kept.
+    type: dict
+  subnets:
+    description:
+      - Subnets of the VNet, by name. Subnets of the VNet that are not listed are left alone.
+      - With O(state=absent), the subnets to delete (only O(subnets[].name) is used).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Subnet name.
+        type: str
+        required: true
+      address_prefix:
+        description:
+          - The subnet's range, inside O(address_prefixes). Required with O(state=present).
+        type: str
+      network_security_group:
+        description:
+          - Resource ID of a network security group to attach. Left as it is when omitted.
+        type: str
+      route_table:
+        description:
+          - Resource ID of a route table to attach. Left as it is when omitted.
+        type: str
+  delete_resource_group:
+    description:
+      - With O(state=absent), also delete the resource group and everything left in it.
+      - Refused while the group still holds a managed cluster.
+    type: bool
+    default: false
+  state:
+    description:
+      - V(present) creates or updates; V(absent) deletes the listed subnets, or the VNet when no subnet is
+        listed, and the resource group with O(delete_resource_group=true).
+    type: str
+    choices: [present, absent]
+    default: present
+  wait_timeout:
+    description:
+      - Seconds to wait for each long-running Azure operation.
+    type: int
+    default: 1800
+notes:
+  - A subnet counts as in use when Azure records IP configurations or a service association link on
+    it, or when a managed cluster of the same resource group uses it as node or pod subnet. A
+    delegation alone does not block deletion (AKS leaves it behind after the cluster is deleted).
+  - Changing the range of a subnet in use is refused before the call, as Azure would refuse it.
+seealso:
+  - module: azcni.cilium.aks_cilium_cluster
+"""
+
+EXAMPLES = r"""
+- name: Network for a VNet-mode cluster (node subnet and pod subnet)
+  azcni.cilium.aks_network:
+    resource_group: rg-aks-cilium
+    location: westeurope
+    vnet_name: vnet-aks-cilium
+    address_prefixes: [192.168.16.0/22]
+    subnets:
+      - name: nodes
+        address_prefix: 192.168.16.0/24
+      - name: pods
+        address_prefix: 192.168.17.0/24
+  register: network
+
+- name: Use the subnet IDs it returns
+  ansible.builtin.debug:
+    msg: "{{ network.subnet_ids.pods }}"
+
+- name: Delete the pod subnet (refused while a cluster uses it)
+  azcni.cilium.aks_network:
+    resource_group: rg-aks-cilium
+    vnet_name: vnet-aks-cilium
+    subnets:
+      - name: pods
+    state: absent
+
+- name: Delete the VNet and the resource group
+  azcni.cilium.aks_network:
+    resource_group: rg-aks-cilium
+    vnet_name: vnet-aks-cilium
+    delete_resource_group: true
+    state: absent
+"""
+
+RETURN = r"""
+resource_group:
+  description: The resource group (as it is, or would be in check mode, after the task).
+  returned: when the resource group exists after the task
+  type: dict
+  sample: {"name": "rg-aks-cilium", "id": "/subscriptions/0000/resourceGroups/rg-aks-cilium", "location": "westeurope"}
+vnet:
+  description: The virtual network (as it is, or would be in check mode, after the task).
+  returned: when O(vnet_name) is set and the VNet exists after the task
+  type: dict
+  sample: {"name": "vnet-aks-cilium", "id": "/subscriptions/0000/.../virtualNetworks/vnet-aks-cilium",
+           "address_prefixes": ["192.168.16.0/22"]}
+subnets:
+  description:
+    - Every subnet of the VNet by name, with its ID, range, and the delegations and service
+      association links Azure reports.
+  returned: when O(vnet_name) is set
+  type: dict
+  sample: {"pods": {"id": "/subscriptions/0000/.../subnets/pods", "address_prefix": "192.168.17.0/24",
+                    "delegations": ["Microsoft.ContainerService/managedClusters"]}}
+subnet_ids:
+  description:
+    - Subnet name to resource ID, for the listed subnets (also in check mode, before they exist).
+  returned: always
+  type: dict
+  sample: {"nodes": "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/nodes"}
+"""
+
+from ansible_collections.azcni.cilium.plugins.module_utils import _aks_network as rules
+from ansible_collections.azcni.cilium.plugins.module_utils._azure_module import AzureError, AzureModule
+from ansible_collections.azcni.cilium.plugins.module_utils._cidr import parse_network
+
+ARGUMENT_SPEC = dict(
+    resource_group=dict(type="str", required=True),
+    location=dict(type="str"),
+    tags=dict(type="dict"),
+    vnet_name=dict(type="str"),
+    address_prefixes=dict(type="list", elements="str"),
+    vnet_tags=dict(type="dict"),
+    subnets=dict(type="list", elements="dict", default=[], options=dict(
+        name=dict(type="str", required=True),
+        address_prefix=dict(type="str"),
+        network_security_group=dict(type="str"),
+        route_table=dict(type="str"),
+    )),
+    delete_resource_group=dict(type="bool", default=False),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    wait_timeout=dict(type="int", default=1800),
+)
+
+
+class Network(object):
+    """One run of the module: read, check, plan, then write only what differs."""
+
+    def __init__(self, az):
+        self.az = az
+        self.params = az.params
+        self.group_name = self.params["resource_group"]
+        self.vnet_name = self.params["vnet_name"]
+        self.changed = False
+
+    # --- Azure calls -------------------------------------------------------------------------------
+    def _network(self):
+        return self.az.client("network")
+
+    def _read(self):
+        try:
+            group = self.az.get(self.az.client("resources").resource_groups.get, self.group_name)
+            vnet = None
+            if group is not None and self.vnet_name:
+                vnet = self.az.get(self._network().virtual_networks.get, self.group_name, self.vnet_name)
+        except AzureError as exc:
+            self.az.fail_azure(exc, "Cannot read resource group %s" % self.group_name)
+        return group, vnet
+
+    def _write(self, what, operation, *args, **kwargs):
+        self.changed = True
+        if self.az.check_mode:
+            return None
+        try:
+            if kwargs.pop("sync", False):
+                return self.az.call(operation, *args, **kwargs)
+            return self.az.wait(self.az.begin(operation, *args, **kwargs), what=what)
+        except AzureError as exc:
+            self.az.fail_azure(exc, "Cannot %s" % what)
+
+    def subnet_id(self, name):
+        return "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/virtualNetworks/%s/subnets/%s" % (
+            self.az.subscription_id, self.group_name, self.vnet_name, name)
+
+    # --- present -----------------------------------------------------------------------------------
+    def _intent(self):
+        prefixes = [str(parse_network(p)) for p in self.params["address_prefixes"] or []]
+        subnets = []
+        for subnet in self.params["subnets"]:
+            subnet = dict(subnet)
+            if subnet.get("address_prefix"):
+                subnet["address_prefix"] = str(parse_network(subnet["address_prefix"]))
+            subnets.append(subnet)
+        return prefixes, subnets
+
+    def present(self):
+        if (self.params["subnets"] or self.params["address_prefixes"]) and not self.vnet_name:
+            self.az.fail_json(msg="subnets and address_prefixes need vnet_name")
+        if self.vnet_name and not self.params["address_prefixes"]:
+            self.az.fail_json(msg="address_prefixes is required to manage VNet %s" % self.vnet_name)
+        try:
+            rules.check_intent(self.params["address_prefixes"], self.params["subnets"])
+            prefixes, subnets = self._intent()
+        except ValueError as exc:
+            self.az.fail_json(msg=str(exc))
+        group, vnet = self._read()
+        location = self.params["location"] or (group or {}).get("location")
+        if not location:
+            self.az.fail_json(msg="location is required to create resource group %s" % self.group_name)
+        if vnet is not None:
+            self._check_existing_vnet(vnet, location, prefixes, subnets)
+
+        new_group = self._ensure_group(group, location)
+        new_vnet = self._ensure_vnet(vnet, location, prefixes, subnets) if self.vnet_name else None
+        return group, vnet, new_group, new_vnet
+
+    def _check_existing_vnet(self, vnet, location, prefixes, subnets):
+        if self.params["location"] and not rules.same_location(vnet.get("location"), location):
+            self.az.fail_json(msg="VNet %s is in %s; a VNet cannot move to %s" % (self.vnet_name, vnet.get("location"), location))
+        try:
+            rules.check_against_existing(prefixes, subnets, vnet)
+        except ValueError as exc:
+            self.az.fail_json(msg=str(exc))
+        current = {s.get("name"): s for s in vnet.get("properties", {}).get("subnets") or []}
+        for subnet in subnets:
+            body = current.get(subnet["name"])
+            if body is None or rules.subnet_prefixes(body) == [subnet["address_prefix"]]:
+                continue
+            users = rules.subnet_users(body)
+            if users:
+                self.az.fail_json(msg="Cannot change the range of subnet %s from %s to %s: it is in use (%s)" % (
+                    subnet["name"], ", ".join(rules.subnet_prefixes(body)), subnet["address_prefix"], "; ".join(users)))
+
+    def _ensure_group(self, group, location):
+        tags = self.params["tags"]
+        if group is None:
+            body = {"location": location, "tags": rules.merged_tags(None, tags)}
+        elif rules.merged_tags(group.get("tags"), tags) != (group.get("tags") or {}):
+            body = dict(group, tags=rules.merged_tags(group.get("tags"), tags))
+        else:
+            return group
+        resources = self.az.client("resources")
+        result = self._write("create or update resource group %s" % self.group_name,
+                             resources.resource_groups.create_or_update, self.group_name, body=body, sync=True)
+        return result or body
+
+    def _ensure_vnet(self, vnet, location, prefixes, subnets):
+        tags = self.params["vnet_tags"] if self.params["vnet_tags"] is not None else self.params["tags"]
+        planned = rules.desired_vnet(vnet, location, prefixes, tags, subnets)
+        network = self._network()
+        if vnet is None or rules.vnet_needs_update(vnet, prefixes, tags):
+            # one PUT carries the VNet and every subnet (existing ones exactly as Azure returned them)
+            result = self._write("create or update VNet %s" % self.vnet_name, network.virtual_networks.begin_create_or_update,
+                                 self.group_name, self.vnet_name, body=planned)
+            return result or planned
+        current = {s.get("name"): s for s in vnet.get("properties", {}).get("subnets") or []}
+        final = {s.get("name"): s for s in planned["properties"]["subnets"]}
+        for subnet in subnets:
+            if rules.subnet_needs_update(current.get(subnet["name"]), subnet):
+                result = self._write("create or update subnet %s" % subnet["name"], network.subnets.begin_create_or_update,
+                                     self.group_name, self.vnet_name, subnet["name"], body=final[subnet["name"]])
+                final[subnet["name"]] = result or final[subnet["name"]]
+        planned["properties"]["subnets"] = list(final.values())
+        return planned
+
+    # --- absent ------------------------------------------------------------------------------------
+    def _clusters(self):
+        try:
+            return self.az.list(self.az.client("containerservice").managed_clusters.list_by_resource_group, self.group_name)
+        except AzureError as exc:
+            self.az.fail_azure(exc, "Cannot list the managed clusters of resource group %s" % self.group_name)
+
+    def absent(self):
+        if not self.vnet_name and not self.params["delete_resource_group"]:
+            self.az.fail_json(msg="state=absent needs vnet_name (to delete the VNet or its subnets) or delete_resource_group=true")
+        group, vnet = self._read()
+        if group is None:
+            return None, None, None, None
+        existing = {s.get("name"): s for s in ((vnet or {}).get("properties") or {}).get("subnets") or []}
+        names = [s["name"] for s in self.params["subnets"]]
+        targets = [existing[n] for n in names if n in existing] if names else list(existing.values())
+        clusters = self._clusters() if targets or self.params["delete_resource_group"] else []
+        blocked = ["subnet %s: %s" % (t.get("name"), "; ".join(rules.subnet_users(t, clusters)))
+                   for t in targets if rules.subnet_users(t, clusters)]
+        if blocked:
+            self.az.fail_json(msg="Refusing to delete: still in use: %s" % " | ".join(blocked), in_use=blocked)
+        if self.params["delete_resource_group"] and clusters:
+            self.az.fail_json(msg="Refusing to delete resource group %s: it still holds managed cluster(s) %s; delete them first"
+                              % (self.group_name, ", ".join(sorted(c.get("name") for c in clusters))))
+
+        network = self._network()
+        new_vnet = vnet
+        if vnet is not None and names:
+            for target in targets:
+                self._write("delete subnet %s" % target["name"], network.subnets.begin_delete,
+                            self.group_name, self.vnet_name, target["name"])
+            new_vnet = dict(vnet, properties=dict(vnet["properties"], subnets=[
+                s for s in existing.values() if s.get("name") not in names]))
+        elif vnet is not None:
+            self._write("delete VNet %s" % self.vnet_name, network.virtual_networks.begin_delete, self.group_name, self.vnet_name)
+            new_vnet = None
+        new_group = group
+        if self.params["delete_resource_group"]:
+            self._write("delete resource group %s" % self.group_name,
+                        self.az.client("resources").resource_groups.begin_delete, self.group_name)
+            new_group, new_vnet = None, None
+        return group, vnet, new_group, new_vnet
+
+    # --- result ------------------------------------------------------------------------------------
+    def run(self):
+        if self.params["state"] == "present":
+            before_group, before_vnet, group, vnet = self.present()
+        else:
+            before_group, before_vnet, group, vnet = self.absent()
+        result = dict(changed=self.changed, subnet_ids={}, diff=dict(
+            before=rules.network_view(before_group, before_vnet), after=rules.network_view(group, vnet)))
+        if group is not None:
+            result["resource_group"] = dict(name=self.group_name, id=group.get("id"), location=group.get("location"))
+        if self.vnet_name:
+            subnets = {s.get("name"): s for s in ((vnet or {}).get("properties") or {}).get("subnets") or []}
+            result["subnets"] = {name: dict(rules.subnet_view(body), id=body.get("id") or self.subnet_id(name))
+                                 for name, body in subnets.items()}
+            if self.params["state"] == "present":
+                result["subnet_ids"] = {s["name"]: result["subnets"][s["name"]]["id"] for s in self.params["subnets"]}
+            if vnet is not None:
+                result["vnet"] = dict(name=self.vnet_name, id=vnet.get("id"), location=vnet.get("location"),
+                                      address_prefixes=(vnet["properties"].get("addressSpace") or {}).get("addressPrefixes"))
+        self.az.exit_json(**result)
+
+
+def main():
+    Network(AzureModule(ARGUMENT_SPEC, supports_check_mode=True)).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -17,11 +17,9 @@ import json
 import time
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.azcni.cilium.plugins.module_utils._azure_auth import (
     AZURE_AUTH_ARGS, AzureAuthError, build_credential, cli_subscription, resolve_cloud, resolve_settings, scope_for)
-from ansible_collections.azcni.cilium.plugins.module_utils._common import require_lib
+from ansible_collections.azcni.cilium.plugins.module_utils._common import ModuleBase, require_lib
 
 try:
     import azure.core  # noqa: F401  pylint: disable=unused-import
@@ -103,37 +101,17 @@ def to_azure_error(exc):
     return AzureError(str(exc), code=type(exc).__name__)
 
 
-class AzureModule(object):
+class AzureModule(ModuleBase):
     """AnsibleModule plus lazily built Azure credential, cloud and SDK clients."""
 
     def __init__(self, argument_spec, supports_check_mode=True, **kwargs):
-        spec = dict(AZURE_AUTH_ARGS)
-        spec.update(argument_spec)
-        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
-        require_lib(self.module, AZURE_IMPORT_ERROR, "azure-identity", AZURE_IMPORT_TRACEBACK)
-        self.params = self.module.params
+        super(AzureModule, self).__init__(AZURE_AUTH_ARGS, argument_spec,
+                                          (AZURE_IMPORT_ERROR, "azure-identity", AZURE_IMPORT_TRACEBACK),
+                                          supports_check_mode, **kwargs)
         self._settings = None
         self._cloud = None
         self._credential = None
         self._clients = {}
-
-    # --- AnsibleModule pass-throughs -------------------------------------------------------------
-    @property
-    def check_mode(self):
-        return self.module.check_mode
-
-    @property
-    def diff_mode(self):
-        return self.module._diff  # pylint: disable=protected-access
-
-    def fail_json(self, **kwargs):
-        self.module.fail_json(**kwargs)
-
-    def exit_json(self, **kwargs):
-        self.module.exit_json(**kwargs)
-
-    def warn(self, msg):
-        self.module.warn(msg)
 
     def fail_azure(self, exc, msg, **kwargs):
         """Fail with ``msg`` followed by ARM's error code and message."""

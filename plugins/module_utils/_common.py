@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import random
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 
 def require_lib(module, import_error, pip_name, import_traceback=None):
@@ -68,3 +68,35 @@ def backoff_delays(retries, base=0.5, cap=30.0):
     """
     for attempt in range(retries):
         yield random.uniform(0, min(cap, base * (2 ** attempt)))  # nosec B311 - not for security
+
+
+class ModuleBase(object):
+    """An AnsibleModule with connection options merged in: the base of AzureModule and K8sModule.
+
+    ``connection_args`` are the shared options (Azure or Kubernetes auth); ``requirement`` is
+    (import_error, pip_name, traceback) for the SDK the subclass needs.
+    """
+
+    def __init__(self, connection_args, argument_spec, requirement, supports_check_mode=True, **kwargs):
+        spec = dict(connection_args)
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
+        require_lib(self.module, *requirement)
+        self.params = self.module.params
+
+    @property
+    def check_mode(self):
+        return self.module.check_mode
+
+    @property
+    def diff_mode(self):
+        return self.module._diff  # pylint: disable=protected-access
+
+    def fail_json(self, **kwargs):
+        self.module.fail_json(**kwargs)
+
+    def exit_json(self, **kwargs):
+        self.module.exit_json(**kwargs)
+
+    def warn(self, msg):
+        self.module.warn(msg)

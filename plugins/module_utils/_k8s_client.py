@@ -20,9 +20,9 @@ import time
 import traceback
 from urllib.parse import urlencode
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.azcni.cilium.plugins.module_utils._common import backoff_delays, require_lib
+from ansible_collections.azcni.cilium.plugins.module_utils._common import ModuleBase, backoff_delays
 
 try:
     import urllib3
@@ -310,33 +310,13 @@ class K8sClient(object):
         return event
 
 
-class K8sModule(object):
+class K8sModule(ModuleBase):
     """AnsibleModule plus one lazily configured K8sClient."""
 
     def __init__(self, argument_spec, supports_check_mode=True, **kwargs):
-        spec = dict(K8S_AUTH_ARGS)
-        spec.update(argument_spec)
-        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
-        require_lib(self.module, K8S_IMPORT_ERROR, "kubernetes", K8S_IMPORT_TRACEBACK)
-        self.params = self.module.params
+        super(K8sModule, self).__init__(K8S_AUTH_ARGS, argument_spec, (K8S_IMPORT_ERROR, "kubernetes", K8S_IMPORT_TRACEBACK),
+                                        supports_check_mode, **kwargs)
         self._client = None
-
-    @property
-    def check_mode(self):
-        return self.module.check_mode
-
-    @property
-    def diff_mode(self):
-        return self.module._diff  # pylint: disable=protected-access
-
-    def fail_json(self, **kwargs):
-        self.module.fail_json(**kwargs)
-
-    def exit_json(self, **kwargs):
-        self.module.exit_json(**kwargs)
-
-    def warn(self, msg):
-        self.module.warn(msg)
 
     def fail_k8s(self, exc, msg, **kwargs):
         """Fail with ``msg`` followed by the API server's message, status and reason."""

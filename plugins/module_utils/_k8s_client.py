@@ -285,6 +285,7 @@ class K8sClient(object):
         query = dict(watch="true", resourceVersion=resource_version, allowWatchBookmarks="true",
                      labelSelector=label_selector, fieldSelector=field_selector, timeoutSeconds=timeout_seconds)
         response = self._send("GET", path, query, None, None, (timeout_seconds or 60) + 15, stream=True)
+        finished = False
         try:
             if response.status >= 400:
                 raise self._error(response, response.read())
@@ -295,10 +296,14 @@ class K8sClient(object):
                     line, buffer = buffer.split(b"\n", 1)
                     if line.strip():
                         yield self._event(line)
+            finished = True
         except (urllib3.exceptions.HTTPError, OSError):
             return  # a dropped watch ends like a server-side timeout: the caller re-lists or re-watches
         finally:
-            response.release_conn()
+            if finished:
+                response.release_conn()
+            else:
+                response.close()  # stopped mid-stream: unread events must not reach the next request
 
     @staticmethod
     def _event(line):

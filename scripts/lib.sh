@@ -1,0 +1,74 @@
+# Shared shell helpers for scripts/test.sh and scripts/main.sh (sourced, not run).
+# shellcheck shell=bash
+
+# find_python 3.12 -> path of a working python3.12 (pyenv installs included), or nothing.
+find_python() {
+    local want="$1" candidate
+    for candidate in "$(command -v "python$want" 2>/dev/null)" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$want"*/bin/"python$want" \
+        /usr/local/bin/"python$want" /usr/bin/"python$want" "$(command -v python3 2>/dev/null)"; do
+        [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+        if "$candidate" -c "import sys, venv; sys.exit(sys.version_info[:2] != tuple(map(int, '$want'.split('.'))))" \
+            2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    echo "no Python $want found (install it, e.g. with pyenv)" >&2
+    return 1
+}
+
+# make_venv DIR PYTHON PIP-ARGS... -> a virtualenv with PIP-ARGS installed; re-installs only when the
+# arguments or the requirement files they name change.
+make_venv() {
+    local dir="$1" python="$2"
+    shift 2
+    [ -n "$python" ] || return 1
+    local stamp arg
+    stamp="$("$python" --version 2>&1) $*"
+    for arg in "$@"; do [ -f "$arg" ] && stamp="$stamp $(cat "$arg")"; done
+    stamp="$(printf '%s' "$stamp" | sha256sum | cut -d' ' -f1)"
+    if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ]; then
+        return 0
+    fi
+    rm -rf "$dir"
+    "$python" -m venv "$dir" || return 1
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null || return 1
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check "$@" || return 1
+    echo "$stamp" >"$dir/.stamp"
+}
+
+# offline_pip_bootstrap VENV: ansible-test bootstraps pip in its own virtualenvs with a get-pip script
+# it downloads from the internet, unless ~/.ansible/test/cache/get_pip_<version>.py exists. This stand-in
+# uses the interpreter's bundled pip (ensurepip, in a subprocess) and then installs what was asked for.
+offline_pip_bootstrap() {
+    local venv="$1" cache="$HOME/.ansible/test/cache" file version
+    file="$(ls "$venv"/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py 2>/dev/null | head -n1)"
+    [ -n "$file" ] || return 1
+    mkdir -p "$cache"
+    for version in $(grep -oE "pip='[0-9.]+'" "$file" | grep -oE "[0-9.]+" | sort -u); do
+        cat >"$cache/get_pip_${version//./_}.py" <<'EOF'
+"""Offline stand-in for get-pip.py: bootstrap the bundled pip, then install the requested packages."""
+import subprocess
+import sys
+
+args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"])
+subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"] + args)
+EOF
+    done
+}
+
+# stage_collection SRC DEST: copy the files git tracks (and untracked, not ignored ones) to DEST, the
+# ansible_collections/azcni/cilium path ansible-test needs, as a git work tree of its own so that
+# ansible-test sees exactly those files.
+stage_collection() {
+    local src="$1" dest="$2"
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    (cd "$src" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | (cd "$dest" && tar -xf -) || return 1
+    (cd "$dest" && git init -q && git add -A) || return 1
+    # tests find the reference data at ../shared/reference, beside the checkout; keep that true here
+    if [ -d "$src/../shared" ]; then
+        ln -sfn "$(cd "$src/.." && pwd)/shared" "$(dirname "$dest")/shared"
+    fi
+}

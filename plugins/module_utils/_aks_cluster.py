@@ -24,7 +24,8 @@ import time
 from dataclasses import dataclass, field
 
 from ansible_collections.azcni.cilium.plugins.module_utils._aks_rules import (
-    AKS_DEFAULT_DNS_SERVICE_IP, AKS_DEFAULT_POD_CIDR, AKS_DEFAULT_SERVICE_CIDR, Facts, check)
+    AKS_DEFAULT_DNS_SERVICE_IP, AKS_DEFAULT_POD_CIDR, AKS_DEFAULT_SERVICE_CIDR, VNET_RULE_IDS, Facts, check, failure,
+    missing_subnets)
 from ansible_collections.azcni.cilium.plugins.module_utils._azure_module import AzureError
 from ansible_collections.azcni.cilium.plugins.module_utils._cidr import contains, parse_network, subnet_id_parts
 from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_paths, dict_merge
@@ -77,6 +78,14 @@ READ_ONLY = {
 # Keys whose values are credentials (servicePrincipalProfile.secret, windowsProfile.adminPassword,
 # aadProfile.serverAppSecret, kubeconfigs); anchored so that e.g. azureKeyvaultSecretsProvider stays.
 SECRET_KEY = re.compile(r"(secret|password|kubeconfigs?|privatekey)$", re.IGNORECASE)
+
+# az prints ARM keys through the SDK's snake_case attribute names turned back into camelCase, so acronyms
+# lose their capitals (dnsServiceIP -> dnsServiceIp, vnetSubnetID -> vnetSubnetId, osSKU -> osSku) and
+# kebab-case keys become camelCase (autoScalerProfile.scan-interval -> scanInterval). The keys of these
+# maps are data (tag and label names, add-on names, identity resource IDs) and are printed as they are.
+AZ_MAP_FIELDS = frozenset(["tags", "nodeLabels", "podLabels", "addonProfiles", "config", "identityProfile",
+                           "userAssignedIdentities", "delegatedResources", "vnetDNSOverrides", "kubeDNSOverrides"])
+RESOURCE_GROUP_OF_ID = re.compile(r"^/subscriptions/[^/]+/resourceGroups/([^/]+)", re.IGNORECASE)
 
 CLUSTER_FIELDS = ("id", "name", "location", "tags", "sku", "identity")
 CLUSTER_PROPERTIES = ("provisioningState", "powerState", "kubernetesVersion", "currentKubernetesVersion", "dnsPrefix",
@@ -596,6 +605,36 @@ def summary(cluster):
     return redact(out)
 
 
+def az_key(key):
+    """How az spells an ARM key: snake_case the way the SDK names its attributes, then az's camelCase."""
+    snake = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", key.replace("-", "_"))
+    snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", snake).lower()
+    return re.sub(r"_([a-z])", lambda match: match.group(1).upper(), snake)
+
+
+def _az_value(value, is_map=False):
+    if isinstance(value, list):
+        return [_az_value(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if is_map:
+        return dict((key, _az_value(item)) for key, item in value.items())
+    out = dict((az_key(key), _az_value(item, key in AZ_MAP_FIELDS)) for key, item in value.items())
+    resource_id = out.get("id")
+    match = RESOURCE_GROUP_OF_ID.match(resource_id) if isinstance(resource_id, str) else None
+    if match and "resourceGroup" not in out:
+        out["resourceGroup"] = match.group(1)  # az adds it next to every resource ID it prints
+    return out
+
+
+def az_view(cluster):
+    """The cluster as ``az aks show`` prints it, which is what its ``--query`` runs on: ARM's ``properties``
+    lifted next to ``id``, ``name``, ``location``..., keys spelled as az spells them, and ``resourceGroup``."""
+    flat = dict((key, value) for key, value in cluster.items() if key != "properties")
+    flat.update(props(cluster))
+    return _az_value(flat)
+
+
 # --- driving Azure --------------------------------------------------------------------------------
 
 class ClusterRunner(object):
@@ -655,25 +694,35 @@ class ClusterRunner(object):
         facts = facts_for(self.params, mode, final)
         failures = check(facts)
         if not failures and facts.vnet_subnet_id:
-            facts.vnet = self.read_vnet(facts.vnet_subnet_id)
-            failures = check(facts) if facts.vnet is not None else []
+            failures = self.check_vnet(facts)
         if failures:
             self.az.fail_json(msg="Pre-flight checks failed, nothing was changed: " + " ".join(f[1] for f in failures),
                               failed_rules=[f[0] for f in failures])
 
-    def read_vnet(self, subnet_id):
-        parts = subnet_id_parts(subnet_id)
+    def check_vnet(self, facts):
+        """The failures of the VNet rules, on the VNet of the node subnet as Azure has it.
+
+        In check mode a VNet or subnet that does not exist yet skips these rules: an earlier task of
+        the same play (aks_network) would create it in a real run, and did not in check mode.
+        """
+        parts = subnet_id_parts(facts.vnet_subnet_id)
         if parts["subscription"].lower() != str(self.az.subscription_id).lower():
-            self.az.warn("The VNet of %s is in another subscription; its overlap checks were skipped." % subnet_id)
-            return None
+            self.az.warn("The VNet of %s is in another subscription; its overlap checks were skipped." % facts.vnet_subnet_id)
+            return []
         network_client = self.az.client("network")
-        vnet = self._azure("Reading VNet %s" % parts["vnet"], self.az.get, network_client.virtual_networks.get,
-                           parts["resource_group"], parts["vnet"])
-        if vnet is None:
-            self.az.fail_json(msg="Pre-flight checks failed, nothing was changed: [subnets-exist] the node and pod subnets "
-                                  "must exist in their VNet: VNet %s not found in resource group %s"
-                                  % (parts["vnet"], parts["resource_group"]), failed_rules=["subnets-exist"])
-        return vnet
+        facts.vnet = self._azure("Reading VNet %s" % parts["vnet"], self.az.get, network_client.virtual_networks.get,
+                                 parts["resource_group"], parts["vnet"])
+        if facts.vnet is None:
+            absent = "VNet %s not found in resource group %s" % (parts["vnet"], parts["resource_group"])
+        elif missing_subnets(facts):
+            absent = "VNet %s has no %s" % (parts["vnet"], " and no ".join(missing_subnets(facts)))
+        else:
+            return check(facts)
+        if self.az.check_mode:
+            self.az.warn("Check mode: %s. It does not exist yet (in a real run an earlier task would create it), so the "
+                         "checks that need it were skipped: %s." % (absent, ", ".join(VNET_RULE_IDS)))
+            return []
+        return check(facts) if facts.vnet is not None else [failure("subnets-exist", absent)]
 
     def present(self, existing):
         params = self.params
@@ -738,7 +787,8 @@ def run_info(az, jmespath=None):
         az.fail_azure(exc, "Reading AKS clusters failed")
     clusters = [redact(c) for c in clusters]
     result = dict(changed=False, clusters=clusters)
-    if query is not None:
-        subject = (clusters[0] if clusters else None) if params.get("name") else clusters
+    if query is not None:  # like az aks show / az aks list --query: on the clusters as az prints them
+        views = [az_view(cluster) for cluster in clusters]
+        subject = (views[0] if views else None) if params.get("name") else views
         result["query_result"] = query.search(subject) if subject is not None else None
     az.exit_json(**result)

@@ -259,18 +259,24 @@ def _vnet_subnets(facts):
     return dict(((s.get("name") or "").lower(), s) for s in subnets)
 
 
-def _subnets_exist(facts):
+def missing_subnets(facts):
+    """The node and pod subnets (``"<option> <subnet name>"``) that ``facts.vnet`` does not have."""
     if facts.vnet is None:
-        return None
+        return []
     subnets = _vnet_subnets(facts)
     missing = []
     for name in ("vnet_subnet_id", "pod_subnet_id"):
         parts = _subnet(getattr(facts, name))
         if parts and _vnet_key(parts)[2] == (facts.vnet.get("name") or "").lower() and parts["subnet"].lower() not in subnets:
             missing.append("%s %s" % (name, parts["subnet"]))
+    return missing
+
+
+def _subnets_exist(facts):
+    missing = missing_subnets(facts)
     if missing:
         return "not found in VNet %s: %s (it has: %s)" % (
-            facts.vnet.get("name"), ", ".join(missing), ", ".join(sorted(subnets)) or "no subnets")
+            facts.vnet.get("name"), ", ".join(missing), ", ".join(sorted(_vnet_subnets(facts))) or "no subnets")
     return None
 
 
@@ -370,6 +376,16 @@ RULES = (
 )
 
 
+VNET_RULE_IDS = tuple(rule.rule_id for rule in RULES if rule.needs_vnet)
+
+
+def failure(rule, detail):
+    """The ``(rule_id, message)`` of a broken rule (a Rule or its id), the message naming the rule."""
+    if not isinstance(rule, Rule):
+        rule = next(r for r in RULES if r.rule_id == rule)
+    return rule.rule_id, "[%s] %s: %s" % (rule.rule_id, rule.message, detail)
+
+
 def check(facts, rules=RULES):
     """Run the rules; a list of ``(rule_id, message)`` for those that fail, in table order.
 
@@ -381,5 +397,5 @@ def check(facts, rules=RULES):
             continue
         detail = rule.check(facts)
         if detail:
-            failures.append((rule.rule_id, "[%s] %s: %s" % (rule.rule_id, rule.message, detail)))
+            failures.append(failure(rule, detail))
     return failures

@@ -200,6 +200,9 @@ notes:
     can migrate to overlay.
   - The VNet checks read the VNet of O(system_pool.vnet_subnet_id) with the task's credentials; they are skipped,
     with a warning, when the VNet is in another subscription.
+  - In check mode a VNet or subnet that does not exist yet (because the task that creates it, for example
+    M(azcni.cilium.aks_network), ran in check mode too) skips the checks that need it, with a warning, and the
+    task reports the planned creation. Outside check mode a missing VNet or subnet fails C(subnets-exist) before any write.
 seealso:
   - module: azcni.cilium.aks_cilium_cluster_info
   - module: azcni.cilium.aks_network
@@ -254,7 +257,12 @@ EXAMPLES = r"""
 RETURN = r"""
 cluster:
   description:
-    - The cluster after the task (in check mode, as it would be), in the shape ARM uses, without credentials.
+    - The main fields of the cluster after the task (in check mode, as it would be), without credentials.
+    - C(id), C(name), C(location), C(tags), C(sku), C(identity) and, lifted out of ARM's C(properties) as
+      C(az aks show) prints them, C(provisioningState), C(powerState), C(kubernetesVersion),
+      C(currentKubernetesVersion), C(dnsPrefix), C(fqdn), C(nodeResourceGroup), C(networkProfile) and
+      C(agentPoolProfiles). Keys keep ARM's spelling, for example C(networkProfile.dnsServiceIP) and
+      C(agentPoolProfiles[].vnetSubnetID).
     - Empty after O(state=absent).
   returned: always
   type: dict

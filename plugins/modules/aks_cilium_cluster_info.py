@@ -11,8 +11,10 @@ short_description: Read AKS clusters, optionally with a JMESPath query like C(az
 version_added: 1.0.0
 description:
   - Returns one AKS managed cluster, every cluster of a resource group, or every cluster of the subscription,
-    in the shape ARM returns them (as C(az aks show) prints them), without credentials.
-  - O(query) extracts a value with JMESPath, for example C(properties.networkProfile.networkDataplane).
+    without credentials.
+  - RV(clusters) holds them as ARM returns them, with most settings under C(properties).
+  - O(query) extracts a value with JMESPath the way C(az aks show --query) and C(az aks list --query) do, so the
+    same expressions work, for example C(networkProfile.networkDataplane).
 author:
   - azcni.cilium contributors (@azcni)
 extends_documentation_fragment:
@@ -30,9 +32,17 @@ options:
     type: str
   query:
     description:
-      - A JMESPath expression. With O(name) it applies to the cluster (like C(az aks show --query)),
-        otherwise to the list of clusters (like C(az aks list --query)). The result is in RV(query_result).
-      - ARM nests most settings under C(properties), for example C(properties.networkProfile.networkDataplane).
+      - A JMESPath expression, run on the clusters in the shape C(az aks show) prints them (not the shape of
+        RV(clusters)). With O(name) it applies to the cluster, like C(az aks show --query), otherwise to the
+        list of clusters, like C(az aks list --query). The result is in RV(query_result).
+      - "In that shape, as in az's output, the fields under ARM's C(properties) sit next to C(id), C(name),
+        C(location), C(tags), C(identity) and C(sku): C(networkProfile), C(agentPoolProfiles), C(provisioningState),
+        C(kubernetesVersion), C(fqdn), ... Every cluster also has C(resourceGroup)."
+      - "Keys are spelled as az prints them, which differs from ARM for acronyms: C(networkProfile.dnsServiceIp),
+        C(agentPoolProfiles[].vnetSubnetId), C(agentPoolProfiles[].podSubnetId), C(agentPoolProfiles[].osSku),
+        C(enableRbac), and camelCase for the autoscaler settings (C(autoScalerProfile.scanInterval)). Names inside
+        maps (tags, node labels, add-on names, identity resource IDs) are kept as they are."
+      - Fields Azure did not return are missing where az prints them as null; a path to such a field gives null either way.
       - Needs the C(jmespath) Python library.
     type: str
 requirements:
@@ -42,28 +52,34 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Which data plane does the cluster run?
+- name: Which data plane does the cluster run? (az aks show --query networkProfile.networkDataplane)
   azcni.cilium.aks_cilium_cluster_info:
     name: aks-overlay
     resource_group: rg-aks-cilium
-    query: properties.networkProfile.networkDataplane
+    query: networkProfile.networkDataplane
   register: dataplane
 
 - name: Check it
   ansible.builtin.assert:
     that: dataplane.query_result == 'cilium'
 
-- name: Names and IPAM modes of every cluster in the resource group
+- name: Names and IPAM modes of every cluster in the resource group (az aks list --query ...)
   azcni.cilium.aks_cilium_cluster_info:
     resource_group: rg-aks-cilium
-    query: "[].{name: name, mode: properties.networkProfile.networkPluginMode}"
+    query: "[].{name: name, group: resourceGroup, mode: networkProfile.networkPluginMode}"
   register: modes
+
+- name: The same field without a query, from the ARM-shaped clusters
+  ansible.builtin.debug:
+    msg: "{{ dataplane.clusters[0].properties.networkProfile.networkDataplane }}"
 """
 
 RETURN = r"""
 clusters:
   description:
-    - The clusters found (none when O(name) does not exist), as ARM returns them, without credentials.
+    - The clusters found (none when O(name) does not exist), without credentials.
+    - In ARM's shape, as the REST API returns them, not az's. Most settings are under C(properties) and keys are in
+      ARM's spelling (C(properties.networkProfile.dnsServiceIP), C(properties.agentPoolProfiles[].vnetSubnetID)).
   returned: always
   type: list
   elements: dict
@@ -78,8 +94,11 @@ clusters:
           networkPluginMode: overlay
           networkDataplane: cilium
           networkPolicy: cilium
+          dnsServiceIP: 10.0.0.10
 query_result:
-  description: What O(query) selected; null when nothing matched or the cluster does not exist.
+  description:
+    - What O(query) selected from the cluster (with O(name)) or the list of clusters, both in the shape
+      C(az aks show) prints them (see O(query)); null when nothing matched or the cluster does not exist.
   returned: when O(query) is given
   type: raw
   sample: cilium

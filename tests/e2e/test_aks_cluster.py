@@ -371,21 +371,22 @@ def test_info_reads_one_or_all_clusters_with_a_query(emulator, ansible):
     make_cluster(emulator, group, name, {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkDataplane": "cilium",
                                          "networkPolicy": "cilium", "podCidr": "192.168.0.0/16"})
     text = playbook(
-        task("aks_cilium_cluster_info", dict(name=name, resource_group=group, query="properties.networkProfile.networkDataplane"),
+        task("aks_cilium_cluster_info", dict(name=name, resource_group=group, query="networkProfile.networkDataplane"),
              name="one"),
-        task("aks_cilium_cluster_info", dict(resource_group=group, query="[].name"), name="all"),
+        task("aks_cilium_cluster_info", dict(resource_group=group, query="[].{name: name, group: resourceGroup, ip: networkProfile.dnsServiceIp}"),
+             name="all"),
         task("aks_cilium_cluster_info", dict(name="nope", resource_group=group), name="missing"))
     done, sent = run_logged(emulator, ansible, text, check=True)
     assert done.rc == 0, done.stdout
     assert sent == []
     assert done.task("one")["query_result"] == "cilium"
     assert done.task("one")["clusters"][0]["properties"]["networkProfile"]["networkPluginMode"] == "overlay"
-    assert done.task("all")["query_result"] == [name]
+    assert done.task("all")["query_result"] == [{"name": name, "group": group, "ip": "10.0.0.10"}]  # az's spelling
     assert done.task("missing")["clusters"] == []
 
 
 def test_info_bad_query_fails_before_any_request(emulator, ansible):
     started = time.time()
-    done = ansible(playbook(task("aks_cilium_cluster_info", dict(resource_group="rg", query="properties.["), name="info")))
-    assert done.rc != 0 and "Invalid query 'properties.['" in done.task("info")["msg"]
+    done = ansible(playbook(task("aks_cilium_cluster_info", dict(resource_group="rg", query="networkProfile.["), name="info")))
+    assert done.rc != 0 and "Invalid query 'networkProfile.['" in done.task("info")["msg"]
     assert [e for e in emulator.requests(since=started) if "managedClusters" in e["path"]] == []

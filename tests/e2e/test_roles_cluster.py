@@ -134,3 +134,20 @@ def test_vnet_playbook_create_rerun_check_and_destroy(emulator, ansible, tmp_pat
     destroyed, sent = run(emulator, ansible, "destroy.yml", dict(extra, azcni_destroy_resource_group=True))
     assert destroyed.rc == 0, destroyed.stdout
     assert resource_types(sent) == ["managedclusters", "virtualnetworks", "resourcegroups"]
+
+
+def test_vnet_playbook_check_mode_on_a_new_setup_plans_everything_and_writes_nothing(emulator, ansible, tmp_path):
+    # nothing exists yet: in check mode the network role creates no VNet, so the cluster task cannot read
+    # its subnets; it must still plan the create instead of failing [subnets-exist]
+    extra = settings(tmp_path, "vchk")
+    checked, sent = run(emulator, ansible, "vnet.yml", extra, check=True, diff=True)
+    assert checked.rc == 0, checked.stdout
+    assert sent == []
+    assert role_task(checked, "Resource group, VNet and subnets")["changed"]
+    cluster = role_task(checked, CREATE)
+    assert cluster["changed"] and cluster["operations"] == ["create"]
+    assert cluster["diff"]["before"] == {}
+    pool = cluster["diff"]["after"]["agentPoolProfiles"]["nodepool1"]
+    assert pool["podSubnetID"].lower().endswith("/virtualnetworks/vnet-aks-cilium/subnets/pods")
+    assert any("does not exist yet" in w and "subnets-exist" in w for w in cluster.get("warnings", [])), cluster
+    assert not os.path.exists(extra["azcni_kubeconfig"])

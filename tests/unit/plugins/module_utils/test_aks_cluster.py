@@ -11,6 +11,7 @@ import copy
 import pytest
 
 from ansible_collections.azcni.cilium.plugins.module_utils import _aks_cluster as aks
+from ansible_collections.azcni.cilium.plugins.module_utils._aks_rules import RULES
 from ansible_collections.azcni.cilium.plugins.module_utils._azure_module import AzureError
 
 RG_ID = "/subscriptions/0000/resourceGroups/rg"
@@ -557,6 +558,28 @@ def test_runner_missing_vnet_fails_naming_the_rule():
     assert failure.value.args[0]["failed_rules"] == ["subnets-exist"]
 
 
+@pytest.mark.parametrize("vnet", [None, {"name": "vnet", "properties": {"subnets": [{"name": "nodes"}]}}],
+                         ids=["no-vnet", "no-pod-subnet"])
+def test_runner_check_mode_plans_the_create_while_the_vnet_does_not_exist_yet(vnet):
+    options = dict(location="x", system_pool=pool_params(vnet_subnet_id=NODES, pod_subnet_id=PODS))
+    with pytest.raises(Failed) as failure:  # a real run refuses before any write
+        run(FakeArm(vnet=vnet), **options)
+    assert failure.value.args[0]["failed_rules"] == ["subnets-exist"]
+
+    arm = FakeArm(vnet=vnet)
+    az = FakeAz(arm, check_mode=True, **options)
+    result = aks.ClusterRunner(az).run()
+    assert result["changed"] and result["operations"] == ["create"] and arm.writes == []
+    assert result["diff"]["after"]["agentPoolProfiles"]["nodepool1"]["podSubnetID"] == PODS
+    [warning] = az.warnings
+    assert "does not exist yet" in warning and ("VNet vnet not found" if vnet is None else "has no pod_subnet_id pods") in warning
+    assert all(rule.rule_id in warning for rule in RULES if rule.needs_vnet)
+
+    with pytest.raises(Failed) as failure:  # every other rule still runs
+        run(FakeArm(vnet=vnet), check_mode=True, **dict(options, service_cidr="10.0.0.0/8", dns_service_ip="10.0.0.10"))
+    assert failure.value.args[0]["failed_rules"] == ["service-cidr-size"]
+
+
 def test_runner_waits_for_a_cluster_mid_operation_before_comparing():
     arm = FakeArm(returned_cluster(), states=["Creating", "Creating", "Succeeded"])
     result, sleeps = run_timed(arm)
@@ -626,18 +649,53 @@ def info(arm, **options):
     return done.value.args[0]
 
 
-def test_info_query_applies_to_the_cluster_like_az_aks_show():
-    result = info(FakeArm(returned_cluster()), name="aks1", resource_group="rg",
-                  query="properties.networkProfile.networkDataplane")
+def test_info_query_applies_to_the_cluster_as_az_aks_show_prints_it():
+    result = info(FakeArm(returned_cluster()), name="aks1", resource_group="rg", query="networkProfile.networkDataplane")
     assert result["query_result"] == "cilium" and not result["changed"]
-    assert result["clusters"][0]["properties"]["addonProfiles"]  # raw ARM shape, not a summary
+    assert result["clusters"][0]["properties"]["addonProfiles"]  # the returned clusters keep ARM's shape
     assert "do-not-leak" not in repr(result)
+    assert info(FakeArm(returned_cluster()), name="aks1", resource_group="rg",
+                query="properties.networkProfile")["query_result"] is None  # az has no properties level either
 
 
-def test_info_query_applies_to_the_list_like_az_aks_list():
-    result = info(FakeArm(returned_cluster()), query="[].name")
-    assert result["query_result"] == ["aks1", "aks1"]
+def test_info_query_applies_to_the_list_as_az_aks_list_prints_it():
+    result = info(FakeArm(returned_cluster()), query="[].{name: name, group: resourceGroup, mode: networkProfile.networkPluginMode}")
+    assert result["query_result"] == [{"name": "aks1", "group": "rg", "mode": "overlay"}] * 2
     assert len(info(FakeArm(returned_cluster()), resource_group="rg")["clusters"]) == 1
+
+
+def test_az_view_is_shaped_and_spelled_like_az_output():
+    cluster = returned_cluster("vnet")
+    cluster["tags"] = {"cost_Center": "Net"}
+    cluster["properties"]["addonProfiles"]["omsAgent"] = {"enabled": True, "config": {"logAnalyticsWorkspaceResourceID": "/w"}}
+    outbound_ip = "/subscriptions/0000/resourceGroups/MC_rg/providers/Microsoft.Network/publicIPAddresses/ip1"
+    cluster["properties"]["networkProfile"]["loadBalancerProfile"]["effectiveOutboundIPs"] = [{"id": outbound_ip}]
+    view = aks.az_view(aks.redact(cluster))
+    assert "properties" not in view
+    assert (view["name"], view["resourceGroup"], view["provisioningState"], view["fqdn"], view["enableRbac"]) == (
+        "aks1", "rg", "Succeeded", "aks1-x.hcp.westeurope.azmk8s.io", True)
+    network = view["networkProfile"]
+    assert (network["dnsServiceIp"], network["networkDataplane"]) == ("10.0.0.10", "cilium") and "dnsServiceIP" not in network
+    assert network["loadBalancerProfile"]["effectiveOutboundIPs"] == [{"id": outbound_ip, "resourceGroup": "MC_rg"}]
+    pool = view["agentPoolProfiles"][0]
+    assert (pool["vnetSubnetId"], pool["podSubnetId"], pool["osSku"], pool["enableNodePublicIp"]) == (NODES, PODS, "Ubuntu", False)
+    assert view["autoScalerProfile"] == {"scanInterval": "20s"}
+    # map keys are data: kept as they are, while the objects inside are still spelled like az
+    assert view["tags"] == {"cost_Center": "Net"}
+    assert view["addonProfiles"]["omsAgent"] == {"enabled": True, "config": {"logAnalyticsWorkspaceResourceID": "/w"}}
+    assert view["identity"] == {"type": "SystemAssigned", "principalId": "p-1", "tenantId": "t-1"}
+    assert view["servicePrincipalProfile"] == {"clientId": "msi"}
+
+
+@pytest.mark.parametrize("arm, az", [
+    ("networkPluginMode", "networkPluginMode"), ("dnsServiceIP", "dnsServiceIp"), ("vnetSubnetID", "vnetSubnetId"),
+    ("osSKU", "osSku"), ("enableRBAC", "enableRbac"), ("azurePortalFQDN", "azurePortalFqdn"), ("osDiskSizeGB", "osDiskSizeGb"),
+    ("effectiveOutboundIPs", "effectiveOutboundIPs"), ("adminGroupObjectIDs", "adminGroupObjectIDs"),
+    ("linuxOSConfig", "linuxOsConfig"), ("podIPAllocationMode", "podIpAllocationMode"), ("issuerURL", "issuerUrl"),
+    ("balance-similar-node-groups", "balanceSimilarNodeGroups"), ("eTag", "eTag"),
+])
+def test_az_key_spells_arm_keys_as_az_prints_them(arm, az):
+    assert aks.az_key(arm) == az
 
 
 def test_info_missing_cluster_is_an_empty_list():
@@ -647,5 +705,5 @@ def test_info_missing_cluster_is_an_empty_list():
 
 def test_info_bad_query_fails_clearly():
     with pytest.raises(Failed) as failure:
-        info(FakeArm(returned_cluster()), name="aks1", resource_group="rg", query="properties.[")
-    assert "Invalid query 'properties.['" in failure.value.args[0]["msg"]
+        info(FakeArm(returned_cluster()), name="aks1", resource_group="rg", query="networkProfile.[")
+    assert "Invalid query 'networkProfile.['" in failure.value.args[0]["msg"]

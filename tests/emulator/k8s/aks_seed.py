@@ -1,0 +1,468 @@
+"""What a new AKS cluster with Azure CNI Powered by Cilium contains, and how it changes when scaled.
+
+Nodes come from the agent pools (aks-<pool>-<8 digits>-vmss<6 base-36 digits>, AKS labels);
+kube-system holds ds/cilium, deploy/cilium-operator, cilium-config, coredns and kube-dns; the
+Cilium CRDs are registered (the real ones from ../shared/reference when present, else ours).
+"""
+
+import glob
+import hashlib
+import ipaddress
+import os
+
+import yaml
+
+from .api import CONTROLLER, WriteOptions, timestamp
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+REFERENCE_CRDS = os.path.join(REPO, "..", "shared", "reference", "cilium", "crds")
+NODE_OPTS = WriteOptions(manager="kubelet", track_fields=False)
+MCR = "mcr.microsoft.com/containernetworking/cilium"
+BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+# Cilium version AKS installs per Kubernetes minor (AKS docs: minimum Cilium per AKS version)
+CILIUM_VERSIONS = [((1, 36), "1.18.9"), ((1, 34), "1.18.6"), ((1, 32), "1.17.9"), ((1, 31), "1.16.16"), ((0, 0), "1.14.20")]
+
+_CRD_CACHE = {}
+
+
+def cilium_version(kubernetes_version):
+    minor = tuple(int(p) for p in kubernetes_version.split(".")[:2])
+    return next(version for since, version in CILIUM_VERSIONS if minor >= since)
+
+
+def crd_documents(use_reference=True):
+    """Cilium CRDs: the reference copies of the policy CRDs when present (and wanted), our minimal ones otherwise."""
+    key = "reference" if use_reference else "minimal"
+    if key not in _CRD_CACHE:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        docs = {}
+        for path in sorted(glob.glob(os.path.join(HERE, "crds", "*.yaml"))):
+            with open(path, encoding="utf-8") as handle:
+                for doc in yaml.load_all(handle, Loader=loader):
+                    docs[doc["metadata"]["name"]] = doc
+        for path in sorted(glob.glob(os.path.join(REFERENCE_CRDS, "v2", "*.yaml"))) if use_reference else []:
+            with open(path, encoding="utf-8") as handle:
+                doc = yaml.load(handle, Loader=loader)
+            docs[doc["metadata"]["name"]] = doc
+        _CRD_CACHE[key] = list(docs.values())
+    return _CRD_CACHE[key]
+
+
+def reference_crds_present():
+    return bool(glob.glob(os.path.join(REFERENCE_CRDS, "v2", "*.yaml")))
+
+
+class ClusterInfo:
+    """The ARM-side facts a cluster's contents derive from."""
+
+    def __init__(self, name, resource_group, location, kubernetes_version, node_pools, network_profile, acns,
+                 use_reference_crds=True):
+        self.name = name
+        self.use_reference_crds = use_reference_crds
+        self.resource_group = resource_group
+        self.location = location
+        self.kubernetes_version = kubernetes_version
+        self.node_pools = [dict(p) for p in node_pools or [{"name": "nodepool1", "count": 3}]]
+        self.network_profile = dict(network_profile or {})
+        self.acns = dict(acns or {})
+        digest = hashlib.sha256(("%s/%s" % (resource_group, name)).encode("utf-8")).hexdigest()
+        self.pool_digits = "%08d" % (int(digest[:12], 16) % 100000000)
+
+    @property
+    def node_resource_group(self):
+        return "MC_%s_%s_%s" % (self.resource_group, self.name, self.location)
+
+    @property
+    def pod_cidr(self):
+        return self.network_profile.get("podCidr") or "10.244.0.0/16"
+
+    @property
+    def dns_service_ip(self):
+        return self.network_profile.get("dnsServiceIP") or "10.0.0.10"
+
+    @property
+    def overlay(self):
+        return (self.network_profile.get("networkPluginMode") or "overlay").lower() == "overlay"
+
+
+# ---------------------------------------------------------------- nodes
+
+
+def node_name(info, pool, index):
+    suffix = ""
+    value = index
+    for _unused in range(6):
+        suffix = BASE36[value % 36] + suffix
+        value //= 36
+    return "aks-%s-%s-vmss%s" % (pool["name"], info.pool_digits, suffix)
+
+
+def node_object(info, pool, index, ordinal):
+    name = node_name(info, pool, index)
+    vm_size = pool.get("vmSize") or "Standard_DS2_v2"
+    mode = (pool.get("mode") or "System").lower()
+    os_sku = pool.get("osSKU") or "Ubuntu"
+    address = str(ipaddress.ip_address("10.224.0.4") + ordinal)
+    network = ipaddress.ip_network(info.pod_cidr, strict=False)
+    pod_cidr = "%s/24" % ipaddress.ip_address(int(network.network_address) + 256 * (ordinal % max(network.num_addresses // 256, 1)))
+    labels = {
+        "agentpool": pool["name"],
+        "beta.kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/instance-type": vm_size,
+        "beta.kubernetes.io/os": "linux",
+        "failure-domain.beta.kubernetes.io/region": info.location,
+        "failure-domain.beta.kubernetes.io/zone": "0",
+        "kubernetes.azure.com/agentpool": pool["name"],
+        "kubernetes.azure.com/cluster": info.node_resource_group,
+        "kubernetes.azure.com/ebpf-dataplane": "cilium",
+        "kubernetes.azure.com/mode": mode,
+        "kubernetes.azure.com/node-image-version": "AKSUbuntu-2204gen2containerd-202506.02.0",
+        "kubernetes.azure.com/nodepool-type": "VirtualMachineScaleSets",
+        "kubernetes.azure.com/os-sku": os_sku,
+        "kubernetes.azure.com/role": "agent",
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/role": "agent",
+        "node-role.kubernetes.io/agent": "",
+        "node.kubernetes.io/instance-type": vm_size,
+        "storageprofile": "managed",
+        "storagetier": "Premium_LRS",
+        "topology.disk.csi.azure.com/zone": "",
+        "topology.kubernetes.io/region": info.location,
+        "topology.kubernetes.io/zone": "0",
+    }
+    if info.overlay:
+        labels["kubernetes.azure.com/azure-cni-overlay"] = "true"
+        labels["kubernetes.azure.com/podnetwork-type"] = "overlay"
+    max_pods = str(pool.get("maxPods") or 250)
+    capacity = {"cpu": "2", "ephemeral-storage": "129886128Ki", "hugepages-1Gi": "0", "hugepages-2Mi": "0",
+                "memory": "7097684Ki", "pods": max_pods}
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": labels,
+                     "annotations": {"node.alpha.kubernetes.io/ttl": "0",
+                                     "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
+        "spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr],
+                 "providerID": "azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/%s/providers/"
+                               "Microsoft.Compute/virtualMachineScaleSets/aks-%s-%s-vmss/virtualMachines/%d"
+                               % (info.node_resource_group.lower(), pool["name"], info.pool_digits, index)},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": name}],
+            "allocatable": dict(capacity, cpu="1900m", memory="5160788Ki"),
+            "capacity": capacity,
+            "conditions": [_node_condition(kind, "False", reason, message) for kind, reason, message in (
+                ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+                ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+                ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"))]
+            + [_node_condition("Ready", "True", "KubeletReady", "kubelet is posting ready status")],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {"architecture": "amd64", "bootID": "", "containerRuntimeVersion": "containerd://1.7.27-1",
+                         "kernelVersion": "5.15.0-1089-azure", "kubeProxyVersion": "", "kubeletVersion": "v" + info.kubernetes_version,
+                         "machineID": "", "operatingSystem": "linux", "osImage": "Ubuntu 22.04.5 LTS", "systemUUID": ""},
+        },
+    }
+
+
+def _node_condition(kind, status, reason, message):
+    now = timestamp()
+    return {"type": kind, "status": status, "lastHeartbeatTime": now, "lastTransitionTime": now, "reason": reason,
+            "message": message}
+
+
+def sync_nodes(api, info):
+    """Make the Node (and CiliumNode) objects match the pools' counts."""
+    node_type = api.registry.get("", "v1", "nodes")
+    cilium_node_type = api.registry.get("cilium.io", "v2", "ciliumnodes")
+    wanted, ordinal = {}, 0
+    for pool in info.node_pools:
+        for index in range(int(pool.get("count", 0))):
+            wanted[node_name(info, pool, index)] = (pool, index, ordinal)
+            ordinal += 1
+    existing = {n["metadata"]["name"]: n for n in api.store.objects(node_type.key)}
+    for name, node in existing.items():
+        if name not in wanted:
+            api.remove(node_type, node)
+            if cilium_node_type is not None:
+                cilium_node = api.store.get(cilium_node_type.key, "", name)
+                if cilium_node is not None:
+                    api.remove(cilium_node_type, cilium_node)
+    for name, (pool, index, ordinal) in wanted.items():
+        if name in existing:
+            continue
+        node = node_object(info, pool, index, ordinal)
+        created, _unused = api.create(node_type, None, node, NODE_OPTS)  # the kubelet registers, then reports status
+        api.write(node_type, created, dict(created, status=node["status"]), NODE_OPTS, "status")
+        if cilium_node_type is not None:
+            internal = node["status"]["addresses"][0]["address"]
+            api.create(cilium_node_type, None, {
+                "apiVersion": "cilium.io/v2", "kind": "CiliumNode",
+                "metadata": {"name": name, "labels": dict(node["metadata"]["labels"])},
+                "spec": {"addresses": [{"type": "InternalIP", "ip": internal},
+                                       {"type": "CiliumInternalIP", "ip": str(ipaddress.ip_network(node["spec"]["podCIDR"])[1])}],
+                         "ipam": {"podCIDRs": node["spec"]["podCIDRs"]}}}, NODE_OPTS)
+
+
+# ---------------------------------------------------------------- kube-system
+
+
+def cilium_config(info):
+    """The cilium-config keys AKS sets (enable-l7-proxy and hubble follow ACNS)."""
+    security = bool(info.acns.get("security"))
+    observability = bool(info.acns.get("observability"))
+    minor = tuple(int(p) for p in info.kubernetes_version.split(".")[:2])
+    data = {
+        "agent-not-ready-taint-key": "node.cilium.io/agent-not-ready",
+        "arping-refresh-period": "30s",
+        "auto-direct-node-routes": "false",
+        "bpf-lb-external-clusterip": "false",
+        "bpf-lb-map-max": "65536",
+        "bpf-lb-mode": "snat",
+        "bpf-map-dynamic-size-ratio": "0.0025",
+        "bpf-policy-map-max": "16384",
+        "bpf-root": "/sys/fs/bpf",
+        "cgroup-root": "/run/cilium/cgroupv2",
+        "cilium-endpoint-gc-interval": "5m0s",
+        "cluster-id": "0",
+        "cluster-name": "default",
+        "debug": "false",
+        "disable-cnp-status-updates": "true",
+        "disable-endpoint-crd": "false",
+        "enable-auto-protect-node-port-range": "true",
+        "enable-bgp-control-plane": "false",
+        "enable-bpf-clock-probe": "true",
+        "enable-cilium-endpoint-slice": "true" if minor >= (1, 32) else "false",
+        "enable-endpoint-health-checking": "false",
+        "enable-endpoint-routes": "true",
+        "enable-health-check-nodeport": "true",
+        "enable-health-checking": "true",
+        "enable-host-legacy-routing": "true",
+        "enable-hubble": "true" if observability else "false",
+        "enable-ipv4": "true",
+        "enable-ipv4-masquerade": "false",
+        "enable-ipv6": "false",
+        "enable-ipv6-masquerade": "false",
+        "enable-k8s-networkpolicy": "true",
+        "enable-k8s-terminating-endpoint": "true",
+        "enable-l2-neigh-discovery": "true",
+        "enable-l7-proxy": "true" if security else "false",
+        "enable-local-node-route": "false",
+        "enable-local-redirect-policy": "true",
+        "enable-metrics": "true",
+        "enable-node-selector-labels": "false",
+        "enable-policy": "default",
+        "enable-remote-node-identity": "true",
+        "enable-session-affinity": "true",
+        "enable-svc-source-range-check": "true",
+        "enable-vtep": "false",
+        "enable-well-known-identities": "false",
+        "enable-xt-socket-fallback": "true",
+        "identity-allocation-mode": "crd",
+        "install-iptables-rules": "true",
+        "install-no-conntrack-iptables-rules": "false",
+        "ipam": "delegated-plugin",
+        "kube-proxy-replacement": "true",
+        "kube-proxy-replacement-healthz-bind-address": "0.0.0.0:10256",
+        "local-router-ipv4": "169.254.23.0",
+        "metrics": "+cilium_bpf_map_pressure",
+        "monitor-aggregation": "medium",
+        "monitor-aggregation-flags": "all",
+        "monitor-aggregation-interval": "5s",
+        "node-port-bind-protection": "true",
+        "nodes-gc-interval": "5m0s",
+        "operator-api-serve-addr": "127.0.0.1:9234",
+        "operator-prometheus-serve-addr": ":9963",
+        "preallocate-bpf-maps": "false",
+        "procfs": "/host/proc",
+        "prometheus-serve-addr": ":9962",
+        "remove-cilium-node-taints": "true",
+        "routing-mode": "native",
+        "set-cilium-is-up-condition": "true",
+        "set-cilium-node-taints": "true",
+        "synchronize-k8s-nodes": "true",
+        "tofqdns-dns-reject-response-code": "refused",
+        "tofqdns-enable-dns-compression": "true",
+        "tofqdns-endpoint-max-ip-per-hostname": "1000",
+        "tofqdns-idle-connection-grace-period": "0s",
+        "tofqdns-max-deferred-connection-deletes": "10000",
+        "tofqdns-min-ttl": "0",
+        "tofqdns-proxy-response-max-delay": "100ms",
+        "unmanaged-pod-watcher-interval": "0",
+    }
+    if observability:
+        data.update({"hubble-disable-tls": "false", "hubble-listen-address": ":4244",
+                     "hubble-metrics": "flow:sourceEgressContext=pod;destinationIngressContext=pod tcp dns",
+                     "hubble-metrics-server": ":9965", "hubble-socket-path": "/var/run/cilium/hubble.sock",
+                     "hubble-tls-cert-file": "/var/lib/cilium/tls/hubble/server.crt",
+                     "hubble-tls-client-ca-files": "/var/lib/cilium/tls/hubble/client-ca.crt",
+                     "hubble-tls-key-file": "/var/lib/cilium/tls/hubble/server.key"})
+    return data
+
+
+AKS_LABELS = {"addonmanager.kubernetes.io/mode": "Reconcile", "kubernetes.azure.com/managedby": "aks"}
+
+
+def _container(name, image, **extra):
+    container = {"name": name, "image": image}
+    container.update(extra)
+    return container
+
+
+def cilium_daemonset(info):
+    version = cilium_version(info.kubernetes_version)
+    image = "%s/cilium:v%s-250915" % (MCR, version)
+    labels = {"k8s-app": "cilium", "kubernetes.azure.com/ebpf-dataplane": "cilium"}
+    return {
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "cilium", "namespace": "kube-system", "labels": dict(AKS_LABELS, **{"k8s-app": "cilium"})},
+        "spec": {
+            "selector": {"matchLabels": {"k8s-app": "cilium"}},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 2, "maxSurge": 0}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [_container("cilium-agent", image, command=["cilium-agent"],
+                                              args=["--config-dir=/tmp/cilium/config-map"],
+                                              ports=[{"name": "peer-service", "containerPort": 4244, "hostPort": 4244}])],
+                    "initContainers": [_container("mount-cgroup", image), _container("apply-sysctl-overwrites", image),
+                                       _container("clean-cilium-state", image)],
+                    "hostNetwork": True,
+                    "nodeSelector": {"kubernetes.azure.com/ebpf-dataplane": "cilium", "kubernetes.io/os": "linux"},
+                    "priorityClassName": "system-node-critical",
+                    "serviceAccountName": "cilium",
+                    "tolerations": [{"operator": "Exists"}],
+                },
+            },
+        },
+    }
+
+
+def operator_deployment(info):
+    version = cilium_version(info.kubernetes_version)
+    labels = {"io.cilium/app": "operator", "name": "cilium-operator"}
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "cilium-operator", "namespace": "kube-system", "labels": dict(AKS_LABELS, **labels)},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": dict(labels)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1}},
+            "template": {
+                "metadata": {"labels": dict(labels, **{"kubernetes.azure.com/ebpf-dataplane": "cilium"})},
+                "spec": {
+                    "containers": [_container("cilium-operator", "%s/operator-generic:v%s-250915" % (MCR, version),
+                                              command=["cilium-operator-generic"],
+                                              args=["--config-dir=/tmp/cilium/config-map"])],
+                    "hostNetwork": True,
+                    "priorityClassName": "system-cluster-critical",
+                    "serviceAccountName": "cilium-operator",
+                    "tolerations": [{"operator": "Exists"}],
+                },
+            },
+        },
+    }
+
+
+def coredns_deployment():
+    labels = {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "version": "v20"}
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "coredns", "namespace": "kube-system",
+                     "labels": dict(AKS_LABELS, **{"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
+                                                   "version": "v20", "kubernetes.io/name": "CoreDNS"})},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "10%", "maxUnavailable": 1}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [_container("coredns", "mcr.microsoft.com/oss/v2/kubernetes/coredns:v1.12.1-1",
+                                              args=["-conf", "/etc/coredns/Corefile"],
+                                              ports=[{"name": "dns", "containerPort": 53, "protocol": "UDP"},
+                                                     {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"}])],
+                    "dnsPolicy": "Default",
+                    "priorityClassName": "system-node-critical",
+                    "serviceAccountName": "coredns",
+                },
+            },
+        },
+    }
+
+
+def hubble_relay_deployment():
+    labels = {"k8s-app": "hubble-relay"}
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "hubble-relay", "namespace": "kube-system", "labels": dict(AKS_LABELS, **labels)},
+        "spec": {"replicas": 1, "selector": {"matchLabels": dict(labels)},
+                 "template": {"metadata": {"labels": dict(labels)},
+                              "spec": {"containers": [_container("hubble-relay", "%s/hubble-relay:v1.17.9" % MCR)],
+                                       "serviceAccountName": "hubble-relay"}}},
+    }
+
+
+def _service(name, namespace, cluster_ip, ports, selector=None, labels=None):
+    spec = {"clusterIP": cluster_ip, "clusterIPs": [cluster_ip], "ports": ports}
+    if selector:
+        spec["selector"] = selector
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+            "spec": spec}
+
+
+def seed(api, info):
+    """Create everything a fresh AKS Cilium cluster has."""
+    def rtype(group, plural):
+        return api.registry.get(group, "v1", plural)
+
+    crd_type = rtype("apiextensions.k8s.io", "customresourcedefinitions")
+    for crd in crd_documents(info.use_reference_crds):
+        api.create(crd_type, None, crd, CONTROLLER)
+    for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
+        api.create(rtype("", "namespaces"), None, {"metadata": {"name": name}}, CONTROLLER)
+    sync_nodes(api, info)
+    service_cidr = ipaddress.ip_network(info.network_profile.get("serviceCidr") or "10.0.0.0/16", strict=False)
+    api.create(rtype("", "services"), "default", _service(
+        "kubernetes", "default", str(service_cidr.network_address + 1),
+        [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}],
+        labels={"component": "apiserver", "provider": "kubernetes"}), CONTROLLER)
+    api.create(rtype("", "services"), "kube-system", _service(
+        "kube-dns", "kube-system", info.dns_service_ip,
+        [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+         {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}],
+        selector={"k8s-app": "kube-dns"},
+        labels=dict(AKS_LABELS, **{"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
+                                   "kubernetes.io/name": "CoreDNS"})), CONTROLLER)
+    for name in ("cilium", "cilium-operator", "coredns", "hubble-relay"):
+        api.create(rtype("", "serviceaccounts"), "kube-system", {"metadata": {"name": name, "namespace": "kube-system"}},
+                   CONTROLLER)
+    api.create(rtype("", "configmaps"), "kube-system", {
+        "metadata": {"name": "cilium-config", "namespace": "kube-system", "labels": dict(AKS_LABELS)},
+        "data": cilium_config(info)}, CONTROLLER)
+    api.create(rtype("apps", "daemonsets"), "kube-system", cilium_daemonset(info), CONTROLLER)
+    api.create(rtype("apps", "deployments"), "kube-system", operator_deployment(info), CONTROLLER)
+    api.create(rtype("apps", "deployments"), "kube-system", coredns_deployment(), CONTROLLER)
+    sync_acns(api, info)
+
+
+def sync_acns(api, info):
+    """Apply the ACNS flags: cilium-config keys and the hubble-relay Deployment."""
+    cm_type = api.registry.get("", "v1", "configmaps")
+    deploy_type = api.registry.get("apps", "v1", "deployments")
+    current = api.store.get(cm_type.key, "kube-system", "cilium-config")
+    if current is not None:
+        data = dict(current.get("data") or {})
+        for key in [k for k in data if k.startswith("hubble-")]:
+            del data[key]
+        data.update(cilium_config(info))
+        if data != current.get("data"):
+            new = dict(current, data=data)
+            new["metadata"] = dict(current["metadata"])
+            api.write(cm_type, current, new, WriteOptions(manager="aks-operator"))
+    relay = api.store.get(deploy_type.key, "kube-system", "hubble-relay")
+    if info.acns.get("observability") and relay is None:
+        api.create(deploy_type, "kube-system", hubble_relay_deployment(), CONTROLLER)
+    elif not info.acns.get("observability") and relay is not None:
+        api.remove(deploy_type, relay)

@@ -119,7 +119,7 @@ def test_tls_is_verified(https_server, tmp_path):
 
 def test_headers_and_404(client, https_server):
     assert client.get("/api/v1/namespaces/x") is None
-    _, _, _, _, headers = https_server.requests[-1]
+    headers = https_server.requests[-1][4]
     assert headers["Authorization"] == "Bearer secret-token"
     assert headers["Impersonate-User"] == "bob"
 
@@ -174,7 +174,7 @@ def test_list_follows_continue(client, https_server):
 def test_apply_sends_server_side_apply(client, https_server):
     https_server.script("PATCH", "/cnp/a$", (200, {"metadata": {"name": "a"}}))
     client.apply("/apis/cilium.io/v2/namespaces/d/cnp/a", {"kind": "X"}, "azcni", force=True, dry_run=True)
-    _, _, query, body, headers = https_server.requests[-1]
+    query, body, headers = https_server.requests[-1][2:5]
     assert headers["Content-Type"] == "application/apply-patch+yaml"
     assert query == {"fieldManager": ["azcni"], "force": ["true"], "dryRun": ["All"], "fieldValidation": ["Strict"]}
     assert body == {"kind": "X"}

@@ -6,7 +6,7 @@ find_python() {
     local want="$1" candidate
     for candidate in "$(command -v "python$want" 2>/dev/null)" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$want"*/bin/"python$want" \
         /usr/local/bin/"python$want" /usr/bin/"python$want" "$(command -v python3 2>/dev/null)"; do
-        [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+        if [ -z "$candidate" ] || [ ! -x "$candidate" ]; then continue; fi
         if "$candidate" -c "import sys, venv; sys.exit(sys.version_info[:2] != tuple(map(int, '$want'.split('.'))))" \
             2>/dev/null; then
             echo "$candidate"
@@ -41,11 +41,13 @@ make_venv() {
 # it downloads from the internet, unless ~/.ansible/test/cache/get_pip_<version>.py exists. This stand-in
 # uses the interpreter's bundled pip (ensurepip, in a subprocess) and then installs what was asked for.
 offline_pip_bootstrap() {
-    local venv="$1" cache="$HOME/.ansible/test/cache" file version
-    file="$(ls "$venv"/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py 2>/dev/null | head -n1)"
+    local venv="$1" cache="$HOME/.ansible/test/cache" file="" candidate version
+    for candidate in "$venv"/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py; do
+        [ -f "$candidate" ] && file="$candidate"
+    done
     [ -n "$file" ] || return 1
     mkdir -p "$cache"
-    for version in $(grep -oE "pip='[0-9.]+'" "$file" | grep -oE "[0-9.]+" | sort -u); do
+    grep -oE "pip='[0-9.]+'" "$file" | grep -oE "[0-9.]+" | sort -u | while read -r version; do
         cat >"$cache/get_pip_${version//./_}.py" <<'EOF'
 """Offline stand-in for get-pip.py: bootstrap the bundled pip, then install the requested packages."""
 import subprocess
@@ -71,4 +73,14 @@ stage_collection() {
     if [ -d "$src/../shared" ]; then
         ln -sfn "$(cd "$src/.." && pwd)/shared" "$(dirname "$dest")/shared"
     fi
+}
+
+# install_shellcheck: ansible-test's shellcheck sanity test is skipped (with a warning) when the
+# program is missing; install it from Debian's packages when we can, so the test really runs.
+install_shellcheck() {
+    command -v shellcheck >/dev/null && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        { apt-get update -qq && apt-get install -y -qq shellcheck; } >/dev/null 2>&1 || echo "could not install shellcheck"
+    fi
+    return 0
 }

@@ -32,6 +32,7 @@ setup() {
         make_venv "$FLOOR" "$(find_python 3.11)" "ansible-core>=2.16,<2.17" -r "$ROOT/requirements.txt" \
             -r "$ROOT/tests/requirements.txt" || return 1
     fi
+    install_shellcheck
     offline_pip_bootstrap "$NEWEST" && { [ ! -d "$FLOOR" ] || offline_pip_bootstrap "$FLOOR"; }
     stage_collection "$ROOT" "$STAGE" && stage_collection "$ROOT" "$STAGE_FLOOR" && stage_collection "$ROOT" "$STAGE_BUILD"
 }

@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.azcni.cilium.plugins.module_utils import _cilium_policy as cp
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s_client import K8sApiError
+from ansible_collections.azcni.cilium.tests.unit.plugins.module_utils.fake_module import Exited, FakeModule
 
 CNP, CCNP = "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"
 
@@ -352,39 +353,13 @@ def test_summary_and_diffs():
 # --- the module flow -----------------------------------------------------------------------------
 
 
-class Exited(Exception):
-    def __init__(self, failed, result):
-        super(Exited, self).__init__(result.get("msg"))
-        self.failed = failed
-        self.result = result
-
-
-class FakeModule(object):
-    def __init__(self, client, check_mode=False, diff_mode=False, **params):
-        self.params = dict(definition=None, src=None, namespace=None, state="present", prune=False,
-                           policy_set="default", field_manager="azcni.cilium", force_conflicts=False, concurrency=4,
-                           lint="error", acns_security="auto")
-        self.params.update(params)
-        self.client = client
-        self.check_mode = check_mode
-        self.diff_mode = diff_mode
-        self.warnings = []
-
-    def warn(self, msg):
-        self.warnings.append(msg)
-
-    def fail_json(self, **kwargs):
-        raise Exited(True, kwargs)
-
-    def fail_k8s(self, exc, msg, **kwargs):
-        raise Exited(True, dict(kwargs, msg="%s: %s" % (msg, exc)))
-
-    def exit_json(self, **kwargs):
-        raise Exited(False, kwargs)
+POLICY_DEFAULTS = dict(definition=None, src=None, namespace=None, state="present", prune=False,
+                       policy_set="default", field_manager="azcni.cilium", force_conflicts=False, concurrency=4,
+                       lint="error", acns_security="auto")
 
 
 def run(client, **params):
-    module = FakeModule(client, **params)
+    module = FakeModule(client, POLICY_DEFAULTS, **params)
     with pytest.raises(Exited) as caught:
         cp.run_module(module)
     caught.value.module = module

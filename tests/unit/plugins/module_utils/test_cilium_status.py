@@ -11,6 +11,7 @@ import threading
 import pytest
 
 from ansible_collections.azcni.cilium.plugins.module_utils import _cilium_status as cs
+from ansible_collections.azcni.cilium.tests.unit.plugins.module_utils.fake_module import FakeModule, run
 
 NS = "kube-system"
 AGENT_IMAGE = "mcr.microsoft.com/oss/cilium/cilium:v1.17.9-250919@sha256:0123"
@@ -333,41 +334,26 @@ def test_status_wait_raises_watch_failures():
         cs.status(api, wait=True, timeout=30)
 
 
-class Exited(Exception):
-    pass
+STATUS_DEFAULTS = dict(namespace="kube-system", agent_daemonset="cilium", operator_deployment="cilium-operator",
+                       config_map="cilium-config", wait=False, wait_timeout=1, ignore_warnings=False,
+                       fail_on_unhealthy=False)
 
 
-class FakeModule(object):
-    def __init__(self, client, **params):
-        self.client = client
-        self.params = dict(namespace="kube-system", agent_daemonset="cilium", operator_deployment="cilium-operator",
-                           config_map="cilium-config", wait=False, wait_timeout=1, ignore_warnings=False,
-                           fail_on_unhealthy=False)
-        self.params.update(params)
-        self.result = None
-
-    def exit_json(self, **result):
-        self.result = dict(result, failed=False)
-        raise Exited()
-
-    def fail_json(self, **result):
-        self.result = dict(result, failed=True)
-        raise Exited()
+def status_module(client, **params):
+    return FakeModule(client, STATUS_DEFAULTS, **params)
 
 
 def run_module(module):
-    with pytest.raises(Exited):
-        cs.run_module(module)
-    return module.result
+    return run(cs.run_module, module)
 
 
 def test_module_reports_and_fails_only_when_asked():
     unhealthy = snapshot(agent=daemonset(ready=2), agent_pods=[agent_pod(0), agent_pod(1, ready=False), agent_pod(2)])
-    result = run_module(FakeModule(FakeApi(unhealthy)))
+    result = run_module(status_module(FakeApi(unhealthy)))
     assert not result["failed"] and not result["changed"] and not result["healthy"]
     assert "warnings" not in result  # Ansible would turn those into its own warnings
-    result = run_module(FakeModule(FakeApi(unhealthy), fail_on_unhealthy=True, wait=True))
+    result = run_module(status_module(FakeApi(unhealthy), fail_on_unhealthy=True, wait=True))
     assert result["failed"] and result["timed_out"]
     assert result["msg"] == "Timed out after 1 s waiting for Cilium to be healthy: " + result["summary"]
-    result = run_module(FakeModule(FakeApi(snapshot()), fail_on_unhealthy=True))
+    result = run_module(status_module(FakeApi(snapshot()), fail_on_unhealthy=True))
     assert not result["failed"] and result["healthy"]

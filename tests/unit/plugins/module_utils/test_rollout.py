@@ -10,6 +10,7 @@ import datetime
 import pytest
 
 from ansible_collections.azcni.cilium.plugins.module_utils import _rollout as rollout
+from ansible_collections.azcni.cilium.tests.unit.plugins.module_utils.fake_module import FakeModule, run
 
 
 def ds(generation=2, observed=2, desired=3, updated=3, available=3, ready=None, strategy="RollingUpdate", name="cilium"):
@@ -435,31 +436,16 @@ def test_restart_stalled_rollout_carries_the_partial_result():
 
 
 # --- the module's orchestration -----------------------------------------------------------------
-class Exited(Exception):
-    pass
+RESTART_DEFAULTS = dict(targets=["agent", "operator"], namespace="kube-system", agent_daemonset="cilium",
+                        operator_deployment="cilium-operator", wait=False, wait_timeout=60)
 
 
-class FakeModule(object):
-    def __init__(self, client, check_mode=False, diff_mode=True, **params):
-        self.client, self.check_mode, self.diff_mode = client, check_mode, diff_mode
-        self.params = dict(targets=["agent", "operator"], namespace="kube-system", agent_daemonset="cilium",
-                           operator_deployment="cilium-operator", wait=False, wait_timeout=60)
-        self.params.update(params)
-        self.result = None
-
-    def exit_json(self, **result):
-        self.result = dict(result, failed=False)
-        raise Exited()
-
-    def fail_json(self, **result):
-        self.result = dict(result, failed=True)
-        raise Exited()
+def restart_module(client, check_mode=False, diff_mode=True, **params):
+    return FakeModule(client, RESTART_DEFAULTS, check_mode=check_mode, diff_mode=diff_mode, **params)
 
 
 def run_module(module):
-    with pytest.raises(Exited):
-        rollout.run_restart_module(module)
-    return module.result
+    return run(rollout.run_restart_module, module)
 
 
 def test_module_restarts_targets_in_the_order_given_once_each():
@@ -467,7 +453,7 @@ def test_module_restarts_targets_in_the_order_given_once_each():
     client = FakeClient(clock, lists=[], watches=[])
     client.objects[rollout.object_path("DaemonSet", "kube-system", "cilium")] = ds()
     client.objects[rollout.object_path("Deployment", "kube-system", "cilium-operator")] = deploy()
-    result = run_module(FakeModule(client, targets=["operator", "agent", "operator"]))
+    result = run_module(restart_module(client, targets=["operator", "agent", "operator"]))
     assert not result["failed"] and result["changed"]
     assert [r["target"] for r in result["rollouts"]] == ["operator", "agent"]
     assert [p[0].rsplit("/", 1)[1] for p in client.patches] == ["cilium-operator", "cilium"]
@@ -483,11 +469,11 @@ def test_module_failure_names_the_workload_like_kubectl_and_keeps_what_was_done(
     client = FakeClient(clock, lists=[], watches=[])
     client.objects[rollout.object_path("DaemonSet", "kube-system", "cilium")] = ds()
     client.objects[rollout.object_path("Deployment", "kube-system", "cilium-operator")] = deploy(paused=True)
-    result = run_module(FakeModule(client))
+    result = run_module(restart_module(client))
     assert result["failed"] and result["changed"]
     assert result["msg"] == 'deployments.apps "cilium-operator" can\'t restart paused deployment (run rollout resume first)'
     assert [(r["target"], r["restarted"]) for r in result["rollouts"]] == [("agent", True), ("operator", False)]
     assert len(client.patches) == 1
 
-    result = run_module(FakeModule(FakeClient(clock, lists=[], watches=[]), targets=["agent"]))
+    result = run_module(restart_module(FakeClient(clock, lists=[], watches=[]), targets=["agent"]))
     assert result["msg"] == 'daemonsets.apps "cilium" not found' and result["rollouts"] == [] and not result["changed"]

@@ -193,3 +193,40 @@ def test_controllers_are_idle_when_nothing_changes(k8s_cluster):
     passes, rv = k8s_cluster.controllers.passes, k8s_cluster.store.rv
     time.sleep(1.0)
     assert k8s_cluster.controllers.passes - passes <= 1 and k8s_cluster.store.rv == rv
+
+
+class SlowPass:
+    """An extra reconciler that makes a pass outlast the pod's ready timer, but only a pass that wrote nothing.
+
+    That is the window of the lost-timer race: the kubelet arms the timer early in a pass, the pass
+    (busy with 50 nodes and kubectl traffic on 2 cores) ends after the timer is due, and no write
+    wakes the loop again, so only the timer can make the pod Ready.
+    """
+
+    def __init__(self, cluster, name, delay):
+        self.cluster, self.name, self.delay = cluster, name, delay
+        self.seen = None
+        self.slowed = 0
+
+    def reconcile(self):
+        pod = self.cluster.store.get("/pods", "default", self.name)
+        if pod is None or (pod.get("status") or {}).get("phase") != "Pending":
+            return
+        if pod["metadata"]["resourceVersion"] == self.seen:
+            self.slowed += 1
+            time.sleep(self.delay + 0.2)
+        self.seen = pod["metadata"]["resourceVersion"]
+
+
+def test_pod_becomes_ready_when_its_timer_falls_due_during_a_quiet_pass(k8s_cluster):
+    assert k8s_cluster.wait_idle()
+    k8s_cluster.settings.pod_ready_delay = 1.5  # the pass after the Pending write must start before this elapses
+    slow = SlowPass(k8s_cluster, "late", 1.5)
+    k8s_cluster.controllers.extra.append(slow)
+    raw_request(k8s_cluster, "POST", "/api/v1/namespaces/default/pods", {
+        "metadata": {"name": "late"}, "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}})
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline and not pod_ready(k8s_cluster.store.get("/pods", "default", "late")):
+        time.sleep(0.05)
+    assert slow.slowed, "the quiet slow pass never happened: the test did not exercise the race"
+    assert pod_ready(k8s_cluster.store.get("/pods", "default", "late")), "the ready timer was dropped: pod stuck in ContainerCreating"

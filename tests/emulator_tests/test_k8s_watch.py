@@ -102,12 +102,24 @@ def _watch_in_background(cluster, path):
 def test_expire_fault_sends_410_to_open_watches(k8s_cluster):
     rv = raw_request(k8s_cluster, "GET", CMS)[1]["metadata"]["resourceVersion"]
     thread, result = _watch_in_background(k8s_cluster, CMS + "?watch=1&timeoutSeconds=15&resourceVersion=" + rv)
+    raw_request(k8s_cluster, "POST", CMS, {"metadata": {"name": "before-expiry"}})
     raw_request(k8s_cluster, "POST", "/_emulator/watch", {"action": "expire"})
     thread.join(10)
     assert not thread.is_alive()
-    assert [e["type"] for e in result["events"]] == ["ERROR"] and result["events"][0]["object"]["code"] == 410
+    assert [e["type"] for e in result["events"]][-1:] == ["ERROR"] and result["events"][-1]["object"]["code"] == 410
     later = watch_events(k8s_cluster, CMS + "?watch=1&timeoutSeconds=1&resourceVersion=" + rv)
     assert later[0]["object"]["code"] == 410
+
+
+def test_watch_from_a_fresh_list_after_expiry_starts(k8s_cluster):
+    """Relist-and-rewatch after a 410 must work at once, without waiting for some other write."""
+    raw_request(k8s_cluster, "POST", "/_emulator/watch", {"action": "expire"})
+    rv = raw_request(k8s_cluster, "GET", CMS)[1]["metadata"]["resourceVersion"]
+    thread, result = _watch_in_background(k8s_cluster, CMS + "?watch=1&timeoutSeconds=1&resourceVersion=" + rv)
+    raw_request(k8s_cluster, "POST", CMS, {"metadata": {"name": "after-expiry"}})
+    thread.join(10)
+    assert not thread.is_alive()
+    assert [(e["type"], e["object"]["metadata"].get("name")) for e in result["events"]] == [("ADDED", "after-expiry")]
 
 
 def test_disconnect_fault_ends_open_watches(k8s_cluster):

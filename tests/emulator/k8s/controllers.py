@@ -146,21 +146,30 @@ class Controllers:
             heapq.heappush(self._timers, when)
 
     def _next_timer(self):
+        """Seconds until the next timer (0 when one fell due during the last pass), None when none is set.
+
+        A timer armed in a pass can fall due before the pass ends (a busy pass on a loaded machine);
+        dropping it without a pass would leave e.g. a pod in ContainerCreating until some unrelated write.
+        """
         now = time.monotonic()
+        due = False
         with self._timer_lock:
             while self._timers and self._timers[0] <= now:
                 heapq.heappop(self._timers)
+                due = True
+            if due:
+                return 0.0
             return self._timers[0] - now if self._timers else None
 
     def _run(self):
         while not self._stop.is_set():
             delay = self._next_timer()
             woken = self._wake.wait(delay if delay is not None else 5.0)
-            self._wake.clear()
             if self._stop.is_set():
                 return
             if not woken and delay is None:
-                continue  # nothing happened and nothing is due: stay idle
+                continue  # nothing happened and nothing is due: stay idle (a write since then keeps the flag set)
+            self._wake.clear()  # only now: the pass below sees every write made before this point
             try:
                 self.reconcile()
             except Exception:  # pylint: disable=broad-exception-caught

@@ -117,19 +117,23 @@ class Store:
         index = bisect.bisect_right(events, rv, key=lambda event: event[0]) if events else 0
         return events[index:]
 
-    def compact(self, everything=False):
-        """Forget all watch history (as after an etcd compaction); `everything` also expires the current rv."""
+    def compact(self):
+        """Forget all watch history (as after an etcd compaction).
+
+        Only versions older than the current one expire: a watch from the resourceVersion a LIST
+        returns just now must still start, as on a real apiserver.
+        """
         with self.lock:
             for key in list(self._events):
                 self._events[key] = []
             for key in set(self._objects) | set(self._floor):
-                self._floor[key] = self.rv + (1 if everything else 0)
+                self._floor[key] = self.rv
 
     def kick_watches(self, expire=False):
         with self.lock:
             if expire:
                 self.expire_epoch += 1
-                self.compact(everything=True)
+                self.compact()
             else:
                 self.epoch += 1
             self.changed.notify_all()

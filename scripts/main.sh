@@ -54,7 +54,8 @@ trap cleanup EXIT
 if [ "$target" = emulator ]; then
     state="$WORK/emulator"
     mkdir -p "$state"
-    rm -f "$state/emulator.out"
+    # every run starts a fresh emulator (new CA, new clusters): credentials of an earlier run are stale
+    rm -f "$state/emulator.out" "$state/kubeconfig"
     (cd "$ROOT" && exec "$venv/bin/python" -m tests.emulator serve --port 0 --workdir "$state") \
         >"$state/emulator.out" 2>"$state/emulator.log" &
     emulator_pid=$!

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from ansible_collections.azcni.cilium.plugins.module_utils._common import config_flag
+
 CNP = "CiliumNetworkPolicy"
 CCNP = "CiliumClusterwideNetworkPolicy"
 
@@ -74,19 +76,15 @@ def context_from_cilium_config(data):
     FQDN filtering comes with L7, or alone with the DNS proxy keys ACNS sets.
     """
     data = data or {}
-    l7 = _true(data.get("enable-l7-proxy"))
-    fqdn = l7 or _true(data.get("enable-standalone-dns-proxy")) or _true(data.get("enable-acns-fqdn"))
-    return LintContext(l7=l7, fqdn=fqdn, node_selector_labels=_true(data.get("enable-node-selector-labels")))
+    l7 = config_flag(data.get("enable-l7-proxy"))
+    fqdn = l7 or config_flag(data.get("enable-standalone-dns-proxy")) or config_flag(data.get("enable-acns-fqdn"))
+    return LintContext(l7=l7, fqdn=fqdn, node_selector_labels=config_flag(data.get("enable-node-selector-labels")))
 
 
 def context_from_setting(acns_security, node_selector_labels=False):
     """LintContext for an explicit ``acns_security`` value: none, fqdn or l7."""
     level = acns_security or "none"
     return LintContext(l7=level == "l7", fqdn=level in ("l7", "fqdn"), node_selector_labels=node_selector_labels)
-
-
-def _true(value):
-    return str(value).strip().lower() == "true"
 
 
 def policy_ref(kind, namespace, name):

@@ -20,6 +20,7 @@ import threading
 import time
 from collections import Counter
 
+from ansible_collections.azcni.cilium.plugins.module_utils._common import config_flag
 from ansible_collections.azcni.cilium.plugins.module_utils._rollout import (
     ChangeWatch,
     RolloutError,
@@ -264,10 +265,6 @@ def _crds(served, findings):
     return sorted("%s.%s" % (plural, CILIUM_GROUP) for plural in served)
 
 
-def _is_true(value):
-    return str(value).strip().lower() == "true"
-
-
 def evaluate(snapshot, ignore_warnings=False):
     """The status report (a dict: the module's return values) of one ``collect`` snapshot."""
     findings = _Findings()
@@ -287,7 +284,7 @@ def evaluate(snapshot, ignore_warnings=False):
         config=config,
         aks_managed=bool(evidence), aks_evidence=evidence,
         # ACNS observability is Hubble; ACNS security (FQDN filtering, L7 policy) needs the L7 proxy.
-        acns=dict(observability=_is_true(config.get("enable-hubble")), security=_is_true(config.get("enable-l7-proxy"))),
+        acns=dict(observability=config_flag(config.get("enable-hubble")), security=config_flag(config.get("enable-l7-proxy"))),
     )
     report.update(healthy=not findings.errors and (ignore_warnings or not findings.warnings),
                   errors=findings.errors, cilium_warnings=findings.warnings)

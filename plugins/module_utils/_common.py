@@ -20,6 +20,11 @@ def require_lib(module, import_error, pip_name, import_traceback=None):
         module.fail_json(msg=missing_required_lib(pip_name), exception=import_traceback)
 
 
+def config_flag(value):
+    """Whether a ConfigMap string value (e.g. ``cilium-config``'s ``enable-l7-proxy``) says "true"."""
+    return str(value).strip().lower() == "true"
+
+
 def dict_merge(base, patch):
     """Return a deep copy of ``base`` with ``patch`` merged in.
 

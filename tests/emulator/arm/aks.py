@@ -116,6 +116,9 @@ def normalize_pools(raw_pools, old_pools, np, version):
         pool = copy.deepcopy(raw)
         for key in POOL_READ_ONLY:
             pool.pop(key, None)
+        for key in ("vmSize", "osDiskSizeGB"):  # the az CLI sends "" / 0 for "AKS chooses" (az 2.91 request bodies)
+            if pool.get(key) in ("", 0):
+                del pool[key]
         _backfill(pool, old_by_name.get((raw.get("name") or "").lower()), POOL_READ_ONLY)
         linux = (pool.setdefault("osType", "Linux")).lower() == "linux"
         pool.setdefault("mode", "User" if any_mode or index else "System")

@@ -100,7 +100,7 @@ def cli(emulator, tmp_path_factory):
 
 def test_readme_section_holds_the_runbook_commands():
     with open(RUNBOOK, encoding="utf-8") as handle:
-        runbook = [command for command, _ in console_steps(handle.read())]
+        runbook = [step[0] for step in console_steps(handle.read())]
     with open(README, encoding="utf-8") as handle:
         section = readme_section(handle.read())
     shown = [line[2:].strip() for line in section.splitlines() if line.startswith("$ ")]
@@ -112,16 +112,16 @@ def test_seed_runbook_runs_unchanged_against_the_lab(cli):
         setup = console_steps(readme_section(handle.read()))
     with open(RUNBOOK, encoding="utf-8") as handle:
         steps = console_steps(handle.read())
-    seed = {command for command, _ in steps}
+    seed = {step[0] for step in steps}
     for command, expected in setup:  # the README's set-up lines, then the seed's
         if command not in seed:
             cli(command, expected)
     for command, expected in steps:
         cli(command, expected)
-    assert sum(1 for command, _ in steps if command.startswith("az ")) >= 15
+    assert sum(1 for step in steps if step[0].startswith("az ")) >= 15
     for seconds, command in sorted(cli.timings, reverse=True)[:5]:
         print("%6.1fs  %s" % (seconds, command[:100]))
-    print("%d commands, %.1fs" % (len(cli.timings), sum(s for s, _ in cli.timings)))
+    print("%d commands, %.1fs" % (len(cli.timings), sum(timing[0] for timing in cli.timings)))
 
 
 def test_az_aks_create_left_network_contributor_on_the_node_subnet(cli):

@@ -35,7 +35,7 @@ def _assign(raw, scope, principal, role=NETWORK_CONTRIBUTOR, name=None, principa
     if principal_type:
         props["principalType"] = principal_type
     return raw.put("%s%s/providers/Microsoft.Authorization/roleAssignments/%s%s" % (raw.base, scope, name, API),
-                   json={"properties": props}), name
+                   json={"properties": props})
 
 
 def _list(raw, scope, flt=None):
@@ -67,7 +67,7 @@ def test_assignments_at_every_scope_and_the_list_filters(raw, sdk, scopes, emula
     emulator.arm.extra_principals = {other: "ServicePrincipal"}
     try:
         for kind in ("group", "vnet", "subnet"):
-            reply, _ = _assign(raw, scopes[kind], other, principal_type=None)
+            reply = _assign(raw, scopes[kind], other, principal_type=None)
             assert reply.status_code == 201, reply.text
             assert reply.json()["properties"]["scope"] == scopes[kind]
         at_subnet = _list(raw, scopes["subnet"], "atScope()")
@@ -81,7 +81,7 @@ def test_assignments_at_every_scope_and_the_list_filters(raw, sdk, scopes, emula
         assert sorted(_list(raw, scopes["vnet"], "atScope() and assignedTo('%s')" % other)) == sorted(
             [(scopes["group"], other), (scopes["vnet"], other)])
         # no filter: at, above and below
-        assert len([p for _, p in _list(raw, scopes["group"]) if p == other]) == 3
+        assert len([item for item in _list(raw, scopes["group"]) if item[1] == other]) == 3
         bad = raw.get("%s%s/providers/Microsoft.Authorization/roleAssignments" % (raw.base, scopes["group"]),
                       params={"api-version": "2022-04-01", "$filter": "roleName eq 'x'"})
         assert bad.status_code == 400
@@ -91,13 +91,14 @@ def test_assignments_at_every_scope_and_the_list_filters(raw, sdk, scopes, emula
 
 def test_same_role_twice_is_role_assignment_exists_and_the_same_put_is_accepted(raw, scopes):
     principal = str(uuid.uuid4())
-    first, name = _assign(raw, scopes["subnet"], principal)
+    name = str(uuid.uuid4())
+    first = _assign(raw, scopes["subnet"], principal, name=name)
     assert first.status_code == 201
-    again, _ = _assign(raw, scopes["subnet"], principal, name=name)
+    again = _assign(raw, scopes["subnet"], principal, name=name)
     assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
-    second, _ = _assign(raw, scopes["subnet"], principal)
+    second = _assign(raw, scopes["subnet"], principal)
     assert (second.status_code, second.json()["error"]["code"]) == (409, "RoleAssignmentExists")
-    changed, _ = _assign(raw, scopes["subnet"], principal, role=roles.READER, name=name)
+    changed = _assign(raw, scopes["subnet"], principal, role=roles.READER, name=name)
     assert (changed.status_code, changed.json()["error"]["code"]) == (400, "RoleAssignmentUpdateNotPermitted")
     url = "%s%s/providers/Microsoft.Authorization/roleAssignments/%s%s" % (raw.base, scopes["subnet"], name, API)
     assert raw.get(url).status_code == 200
@@ -108,26 +109,26 @@ def test_same_role_twice_is_role_assignment_exists_and_the_same_put_is_accepted(
 
 def test_principal_must_exist_unless_its_type_is_given(raw, scopes):
     unknown = str(uuid.uuid4())
-    reply, _ = _assign(raw, scopes["subnet"], unknown, principal_type=None)
+    reply = _assign(raw, scopes["subnet"], unknown, principal_type=None)
     assert (reply.status_code, reply.json()["error"]["code"]) == (400, "PrincipalNotFound")
     assert unknown.replace("-", "") in reply.json()["error"]["message"]
-    assert _assign(raw, scopes["subnet"], unknown)[0].status_code == 201
+    assert _assign(raw, scopes["subnet"], unknown).status_code == 201
 
 
 def test_cluster_identities_are_principals(raw, sdk, scopes):
     group = scopes["group"].rsplit("/", 1)[1]
     cluster = sdk.aks.managed_clusters.begin_create_or_update(group, unique("c"), cluster_body()).result()
     for principal in (cluster.identity.principal_id, cluster.identity_profile["kubeletidentity"].object_id):
-        assert _assign(raw, scopes["subnet"], principal, principal_type=None)[0].status_code == 201
+        assert _assign(raw, scopes["subnet"], principal, principal_type=None).status_code == 201
 
 
 def test_scope_must_exist_and_name_must_be_a_guid(raw, scopes):
     principal = str(uuid.uuid4())
     missing = scopes["vnet"] + "/subnets/nope"
-    assert _assign(raw, missing, principal)[0].status_code == 404
-    assert _assign(raw, scopes["subscription"] + "/resourceGroups/nope", principal)[0].json()["error"]["code"] == \
+    assert _assign(raw, missing, principal).status_code == 404
+    assert _assign(raw, scopes["subscription"] + "/resourceGroups/nope", principal).json()["error"]["code"] == \
         "ResourceGroupNotFound"
-    assert _assign(raw, scopes["subnet"], principal, name="not-a-guid")[0].status_code == 400
+    assert _assign(raw, scopes["subnet"], principal, name="not-a-guid").status_code == 400
 
 
 def test_caller_without_rights_gets_authorization_failed(raw, scopes, emulator):
@@ -143,10 +144,10 @@ def test_caller_without_rights_gets_authorization_failed(raw, scopes, emulator):
     assert "Microsoft.Authorization/roleAssignments/write" in denied.json()["error"]["message"]
     # Contributor at the group is not enough (it excludes Microsoft.Authorization/*/Write) ...
     outsider_oid = str(uuid.uuid5(uuid.NAMESPACE_URL, outsider))
-    assert _assign(raw, scopes["group"], outsider_oid, role=roles.CONTRIBUTOR)[0].status_code == 201
+    assert _assign(raw, scopes["group"], outsider_oid, role=roles.CONTRIBUTOR).status_code == 201
     assert raw.put(url, json=body, headers=headers).status_code == 403
     # ... User Access Administrator at the VNet is
-    assert _assign(raw, scopes["vnet"], outsider_oid, role=roles.USER_ACCESS_ADMINISTRATOR)[0].status_code == 201
+    assert _assign(raw, scopes["vnet"], outsider_oid, role=roles.USER_ACCESS_ADMINISTRATOR).status_code == 201
     assert raw.put(url, json=body, headers=headers).status_code == 201
 
 

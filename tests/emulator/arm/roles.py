@@ -70,5 +70,5 @@ def grants(role_name, action):
     row = ROLES.get((role_name or "").lower())
     if row is None:
         return False
-    _, _, _, actions, not_actions = row
+    actions, not_actions = row[3], row[4]
     return any(_matches(a, action) for a in actions) and not any(_matches(n, action) for n in not_actions)

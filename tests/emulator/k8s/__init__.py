@@ -24,10 +24,11 @@ import time
 import yaml
 
 from ..http import HTTPSServer
-from . import aks_seed
+from . import aks_seed, reimage
 from .api import Api
 from .cilium import CiliumAgent
 from .controllers import Controllers, Settings
+from .disruption import DisruptionController
 from .resources import Registry
 from .server import ApiServer
 from .store import Store
@@ -53,7 +54,10 @@ class ClusterHandle:
             "nodes": self._control_nodes, "stall": self._control_stall, "settings": self._control_settings,
             "watch": self._control_watch}, admin_token=self.admin_token)
         aks_seed.seed(self.api, info)
-        self.controllers = Controllers(self.api, self.settings, extra=[CiliumAgent(self.api)], root_ca=self.ca_pem)
+        disruption = DisruptionController(self.api)
+        self.controllers = Controllers(self.api, self.settings, extra=[CiliumAgent(self.api), disruption],
+                                       root_ca=self.ca_pem)
+        disruption.wake = self.controllers.kick
         self._settle()
         self.controllers.start()
         self.server = HTTPSServer(self.apiserver.handle, ca.server_context(), port=port)
@@ -99,10 +103,25 @@ class ClusterHandle:
                 self.info.node_pools = [dict(p) for p in node_pools]
                 aks_seed.sync_nodes(self.api, self.info)
             if network_profile is not None:
+                migrating = reimage.changed(self.info.network_profile, network_profile)
                 self.info.network_profile = dict(network_profile)
+                if migrating:
+                    reimage.apply(self.api, self.info)
             if acns is not None:
                 self.info.acns = dict(acns)
                 aks_seed.sync_acns(self.api, self.info)
+        self.controllers.kick()
+
+    def begin_network_migration(self):
+        """Cordon every node for a network migration; the drain's first PDB-blocked eviction, or None."""
+        with self.store.lock:
+            blocker = reimage.begin(self.api)
+        self.controllers.kick()
+        return blocker
+
+    def end_network_migration(self):
+        with self.store.lock:
+            reimage.end(self.api)
         self.controllers.kick()
 
     def scale_nodes(self, count, pool=None):

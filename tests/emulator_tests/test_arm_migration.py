@@ -160,8 +160,10 @@ def test_kubenet_calico_to_overlay_cilium_in_aks_order(sdk, group, emulator):
     assert error.error.code == "ValidationError"
     assert "Cannot update cluster to Azure CNI Overlay while using network policies" in error.message
 
+    before = _names(handle, "/nodes")
     clusters.begin_create_or_update(group, "kc", cluster_body(dict(KUBENET_CALICO, networkPolicy="none"))).result()
     assert _settled(handle, lambda: handle.store.get("/namespaces", "", "calico-system") is None)
+    assert _names(handle, "/nodes") == before  # uninstalling the engine alone reimages nothing
     clusters.begin_create_or_update(group, "kc", cluster_body(dict(overlay, networkPolicy="none"))).result()
     assert all(n["metadata"]["labels"].get("kubernetes.azure.com/azure-cni-overlay") == "true"
                for n in handle.store.objects("/nodes"))

@@ -3,7 +3,8 @@
 What AKS does (docs: update-azure-cni / upgrade-aks-ipam-and-dataplane, migrate-from-npm-to-cilium):
 - the operation takes longer than a plain update (`settings.migration_delay`, if larger than
   `provision_delay`);
-- every node pool is reimaged at once: the nodes are cordoned when the operation starts; when it
+- an IPAM or data plane change reimages every node pool at once (removing a policy engine alone,
+  `networkPolicy: none`, only uninstalls it): the nodes are cordoned when the operation starts; when it
   finishes they are replaced by new instances, pods reschedule onto them, the old policy engine's
   pods go and the Cilium agents start on the new nodes (tests.emulator.k8s.reimage);
 - a drain that hits a PodDisruptionBudget allowing no disruption fails the operation with AKS's
@@ -39,9 +40,14 @@ def network_migration(old, cluster):
     return [key for key in NETWORK_KEYS if _value(before, key) != _value(after, key)]
 
 
+def reimages(old, cluster):
+    """IPAM and data plane changes reimage every pool; uninstalling a policy engine alone does not."""
+    return any(key != "networkPolicy" for key in network_migration(old, cluster))
+
+
 def shape(arm, op, old, cluster):
     """Make a migration's operation take its time and, when a PDB blocks the drain, fail like AKS."""
-    if not network_migration(old, cluster):
+    if not reimages(old, cluster):
         return
     op.due = max(op.due, op.start + float(arm.settings.migration_delay or 0.0))
     handle = arm.kube.handles.get(cluster["id"].lower())

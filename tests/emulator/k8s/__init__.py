@@ -104,9 +104,12 @@ class ClusterHandle:
                 aks_seed.sync_nodes(self.api, self.info)
             if network_profile is not None:
                 migrating = reimage.changed(self.info.network_profile, network_profile)
+                engine_changed = reimage.changed(self.info.network_profile, network_profile, ("networkPolicy",))
                 self.info.network_profile = dict(network_profile)
                 if migrating:
                     reimage.apply(self.api, self.info)
+                elif engine_changed:
+                    reimage.swap_engines(self.api, self.info)
             if acns is not None:
                 self.info.acns = dict(acns)
                 aks_seed.sync_acns(self.api, self.info)

@@ -433,6 +433,7 @@ def seed(api, info):
 
     for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
         api.create(rtype("", "namespaces"), None, {"metadata": {"name": name}}, CONTROLLER)
+    engines.sync(api, info, install_cilium)  # first: the Cilium CRDs, so that nodes get their CiliumNodes
     sync_nodes(api, info)
     service_cidr = ipaddress.ip_network(info.network_profile.get("serviceCidr") or "10.0.0.0/16", strict=False)
     api.create(rtype("", "services"), "default", _service(
@@ -451,7 +452,6 @@ def seed(api, info):
                    CONTROLLER)
     api.create(rtype("apps", "deployments"), "kube-system", coredns_deployment(), CONTROLLER)
     api.create(rtype("policy", "poddisruptionbudgets"), "kube-system", coredns_pdb(), CONTROLLER)
-    engines.sync(api, info, install_cilium)
     sync_acns(api, info)
 
 

@@ -11,13 +11,13 @@ from . import aks_seed, engines
 from .api import CONTROLLER
 from .disruption import drain_blocker
 
-NETWORK_KEYS = ("networkPlugin", "networkPluginMode", "networkDataplane", "networkPolicy")
+REIMAGE_KEYS = ("networkPlugin", "networkPluginMode", "networkDataplane")  # a policy change alone reimages nothing
 
 
-def changed(old_profile, new_profile):
+def changed(old_profile, new_profile, keys=REIMAGE_KEYS):
     def value(profile, key):
         return ((profile or {}).get(key) or "").lower()
-    return any(value(old_profile, key) != value(new_profile, key) for key in NETWORK_KEYS)
+    return any(value(old_profile, key) != value(new_profile, key) for key in keys)
 
 
 def _set_unschedulable(api, unschedulable):
@@ -49,6 +49,11 @@ def apply(api, info):
     """Replace every node by a new instance and swap the engines (info.network_profile is the new profile)."""
     for pool in info.node_pools:
         info.instance_base[pool["name"]] = info.instance_base.get(pool["name"], 0) + int(pool.get("count", 0))
+    swap_engines(api, info)
     aks_seed.sync_nodes(api, info)
+
+
+def swap_engines(api, info):
+    """Install what the profile's data plane / policy engine needs, uninstall the engine it no longer has."""
     engines.sync(api, info, aks_seed.install_cilium)
     aks_seed.sync_acns(api, info)

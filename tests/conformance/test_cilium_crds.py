@@ -99,8 +99,8 @@ def test_our_policy_crd_has_upstreams_names_scope_and_columns(plural):
     assert mine["metadata"]["name"] == theirs["metadata"]["name"]
     assert {k: v for k, v in mine["spec"].items() if k != "versions"} == {
         k: v for k, v in theirs["spec"].items() if k != "versions"}
-    assert {k: v for k, v in served(mine).items() if k != "schema"} == {k: v for k, v in served(theirs).items()
-                                                                          if k != "schema"}
+    assert {k: v for k, v in served(mine).items() if k != "schema"} == {
+        k: v for k, v in served(theirs).items() if k != "schema"}
 
 
 def test_the_comparison_sees_a_missing_field_a_changed_fact_and_an_extra_field():

@@ -16,6 +16,7 @@ from tests.emulator_tests.k8s_fixtures import (k8s_ca, k8s_cluster, k8s_factory,
 
 # pylint: disable=redefined-outer-name
 
+
 def valid_policy():
     return {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "broken", "namespace": "default"},
             "spec": {"endpointSelector": {"matchLabels": {"app": "web"}},

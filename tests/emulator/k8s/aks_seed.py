@@ -18,6 +18,7 @@ BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 # Cilium version AKS installs per Kubernetes minor (AKS docs: minimum Cilium per AKS version)
 CILIUM_VERSIONS = [((1, 36), "1.18.9"), ((1, 34), "1.18.6"), ((1, 32), "1.17.9"), ((1, 31), "1.16.16"), ((0, 0), "1.14.20")]
 
+
 def cilium_version(kubernetes_version):
     minor = tuple(int(p) for p in kubernetes_version.split(".")[:2])
     return next(version for since, version in CILIUM_VERSIONS if minor >= since)

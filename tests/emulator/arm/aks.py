@@ -11,7 +11,7 @@ import hashlib
 import uuid
 
 from ..http import Response, json_response
-from . import ids, network, resources, rules
+from . import ids, migration, network, resources, rules
 from .errors import ArmError, bad_request, child_not_found, resource_not_found
 
 PROVIDER = "Microsoft.ContainerService"
@@ -308,8 +308,10 @@ def _apply(arm, request, cluster, old, raw_np, kind, resource_id=None):
         release_subnets(arm, old)
     claim_subnets(arm, cluster)
     arm.store.put(cluster["id"], cluster)
-    return arm.start_operation(request, resource_id or cluster["id"], kind, PROVIDER, cluster["location"],
-                               on_done=_finish(arm, cluster["id"]))
+    op = arm.start_operation(request, resource_id or cluster["id"], kind, PROVIDER, cluster["location"],
+                             on_done=_finish(arm, cluster["id"]))
+    migration.shape(arm, op, old, cluster)
+    return op
 
 
 def put_cluster(arm, request, sub, rg, name):

@@ -15,6 +15,8 @@ import pytest
 import yaml
 from tests.e2e.conftest import playbook as e2e_playbook, task
 
+from tests.kubectl import kubectl_path
+
 OTHER = {
     "apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": "other",
     "clusters": [{"name": "other", "cluster": {"server": "https://other.example:443"}}],
@@ -46,7 +48,7 @@ def existing_kubeconfig(tmp_path):
 
 
 def kubectl(path, *args):
-    return subprocess.run(["kubectl", "--kubeconfig", path, "--request-timeout=30s"] + list(args), capture_output=True,
+    return subprocess.run([kubectl_path(), "--kubeconfig", path, "--request-timeout=30s"] + list(args), capture_output=True,
                           text=True, timeout=60, check=False)
 
 

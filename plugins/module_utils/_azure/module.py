@@ -36,6 +36,7 @@ def _missing_library():
             return ImportError("No module named %r" % module_name), pip_name
     return None, None
 
+
 # The resource providers of _azure.rest's table, by the names the modules ask for them.
 CLIENTS = ("containerservice", "network", "resources")
 

@@ -18,7 +18,6 @@ import atexit
 import base64
 import json
 import os
-import subprocess
 import tempfile
 
 from ansible.module_utils.basic import env_fallback
@@ -158,37 +157,40 @@ def _kubeconfig_documents(kubeconfig):
     return [(os.path.dirname(os.path.abspath(path)), _read_yaml(path)) for path in paths]
 
 
-def _exec_credential(base_dir, spec, cluster):
-    """Run an exec credential plugin (client.authentication.k8s.io) and return its status."""
+def _exec_credential(base_dir, spec, cluster, run_command):
+    """Run an exec credential plugin (client.authentication.k8s.io) and return its status.
+
+    ``run_command`` is AnsibleModule's (args, environ_update=...) -> (rc, stdout, stderr)."""
     command = spec.get("command")
     if not command:
         raise K8sConfigError("The kubeconfig user's exec entry has no command.")
     if "/" in command and not os.path.isabs(command):
         command = os.path.join(base_dir, command)
-    env = dict(os.environ)
-    env.update((item.get("name"), item.get("value")) for item in spec.get("env") or [] if item.get("name"))
+    env = dict((item.get("name"), item.get("value")) for item in spec.get("env") or [] if item.get("name"))
     api_version = spec.get("apiVersion") or "client.authentication.k8s.io/v1"
     info = {"apiVersion": api_version, "kind": "ExecCredential", "spec": {"interactive": False}}
     if spec.get("provideClusterInfo"):
         info["spec"]["cluster"] = dict((k, v) for k, v in cluster.items() if k in ("server", "certificate-authority-data",
                                                                                    "tls-server-name", "insecure-skip-tls-verify"))
     env["KUBERNETES_EXEC_INFO"] = json.dumps(info)
+    if run_command is None:
+        raise K8sConfigError("The kubeconfig user runs an exec credential plugin (%s), which needs a module to run it."
+                             % command)
     try:
-        done = subprocess.run([command] + list(spec.get("args") or []), env=env, capture_output=True, timeout=120,
-                              check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise K8sConfigError("The kubeconfig's exec credential plugin %s could not run: %s%s" % (
-            command, exc, ". %s" % spec["installHint"] if spec.get("installHint") else ""))
-    if done.returncode != 0:
-        raise K8sConfigError("The kubeconfig's exec credential plugin %s failed (exit %d): %s" % (
-            command, done.returncode, done.stderr.decode("utf-8", "replace").strip()[:500]))
+        rc, out, err = run_command([command] + list(spec.get("args") or []), environ_update=env)
+    except OSError as exc:
+        rc, out, err = 127, "", str(exc)
+    if rc != 0:
+        hint = " %s" % spec["installHint"] if spec.get("installHint") and rc == 127 else ""
+        raise K8sConfigError("The kubeconfig's exec credential plugin %s failed (exit %d): %s%s" % (
+            command, rc, (err or "").strip()[:500], hint))
     try:
-        return json.loads(done.stdout.decode("utf-8")).get("status") or {}
+        return json.loads(out).get("status") or {}
     except (ValueError, AttributeError):
         raise K8sConfigError("The kubeconfig's exec credential plugin %s did not print an ExecCredential." % command)
 
 
-def _from_kubeconfig(kubeconfig, context_name):
+def _from_kubeconfig(kubeconfig, context_name, run_command):
     merged = _merge(_kubeconfig_documents(kubeconfig))
     context_name = context_name or merged["current-context"]
     if not context_name or context_name not in merged["contexts"]:
@@ -209,7 +211,7 @@ def _from_kubeconfig(kubeconfig, context_name):
         conn.ssl_ca_cert = _data_file(cluster["certificate-authority-data"], "certificate-authority-data")
     else:
         conn.ssl_ca_cert = _resolve(cluster_dir, cluster.get("certificate-authority"))
-    credentials = _exec_credential(user_dir, user["exec"], cluster) if user.get("exec") else {}
+    credentials = _exec_credential(user_dir, user["exec"], cluster, run_command) if user.get("exec") else {}
     certificate = credentials.get("clientCertificateData")
     if certificate:
         conn.cert_file = _data_file(base64.b64encode(certificate.encode("utf-8")), "exec clientCertificateData")
@@ -273,8 +275,8 @@ def _with_kubernetes_package(kubeconfig, context):
     return conn
 
 
-def load_configuration(params):
-    """The Connection kubernetes.core would build from these options.
+def load_configuration(params, run_command=None):
+    """The Connection kubernetes.core would build from these options (``run_command`` runs exec plugins).
 
     ``host`` with a token or client certificate needs no kubeconfig. Otherwise the given kubeconfig
     (path or dict) and context are loaded; with neither, the in-cluster service account and then
@@ -290,7 +292,7 @@ def load_configuration(params):
         conn = None if (kubeconfig or context) else _in_cluster()
         if conn is None:
             try:
-                conn = _from_kubeconfig(kubeconfig, context)
+                conn = _from_kubeconfig(kubeconfig, context, run_command)
             except K8sConfigError as exc:
                 raise K8sConfigError("Could not load the Kubernetes configuration: %s Give kubeconfig (or "
                                      "K8S_AUTH_KUBECONFIG), or host with api_key or client_cert." % exc)

@@ -30,7 +30,7 @@ class K8sModule(ModuleBase):
     def client(self):
         if self._client is None:
             try:
-                self._client = K8sClient(load_configuration(self.params), self.params.get("impersonate_user"))
+                self._client = K8sClient(load_configuration(self.params, self.module.run_command), self.params.get("impersonate_user"))
             except K8sConfigError as exc:
                 self.fail_json(msg=str(exc))
         return self._client

@@ -649,8 +649,6 @@ class InfoAz(FakeAz):
 
 
 def info(arm, **options):
-    import jmespath
-
     with pytest.raises(Exited) as done:
         aks_cluster_info.run_info(InfoAz(arm, **options))
     return done.value.args[0]

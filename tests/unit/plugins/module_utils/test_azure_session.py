@@ -55,7 +55,7 @@ def test_what_does_not_parse_is_not_kept():
 def test_second_session_answers_from_the_cache(https_server):
     https_server.script("GET", OPENID + "$", (200, {"issuer": "https://login/tenant-1/v2.0"}))
     https_server.script("POST", "/token$", (200, {"access_token": "t"}), (200, {"access_token": "t"}))
-    for _ in range(2):
+    for dummy in range(2):
         session = azure_session.new_session()
         assert session.get(https_server.url + OPENID, verify=https_server.ca_path).json() == {
             "issuer": "https://login/tenant-1/v2.0"}
@@ -70,7 +70,7 @@ def test_a_cached_answer_reads_like_one_from_the_wire(https_server):
     from azure.core.rest import HttpRequest
 
     https_server.script("GET", OPENID + "$", (200, {"issuer": "i"}))
-    for _ in range(2):
+    for dummy in range(2):
         transport = RequestsTransport(session=azure_session.new_session(), session_owner=False,
                                       connection_verify=https_server.ca_path)
         response = transport.send(HttpRequest("GET", https_server.url + OPENID))
@@ -81,6 +81,6 @@ def test_a_cached_answer_reads_like_one_from_the_wire(https_server):
 
 def test_unverified_fetches_are_not_kept(https_server):
     https_server.script("GET", OPENID + "$", (200, {"issuer": "i"}), (200, {"issuer": "i"}))
-    for _ in range(2):
+    for dummy in range(2):
         azure_session.new_session(verify=False).get(https_server.url + OPENID, verify=False)
     assert https_server.count("GET", OPENID + "$") == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -130,6 +131,12 @@ def test_data_fields_become_private_files_and_paths_are_relative_to_the_file(tmp
     assert cfg.auth_headers() == {"Authorization": "Bearer file-token"}
 
 
+def run(args, environ_update=None):
+    """AnsibleModule.run_command, as far as the exec plugin needs it."""
+    done = subprocess.run(args, env=dict(os.environ, **(environ_update or {})), capture_output=True, text=True, check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
 def test_exec_credential_plugin_gives_the_token(tmp_path):
     plugin = tmp_path / "kubelogin"
     plugin.write_text("#!/bin/sh\n"
@@ -143,13 +150,13 @@ def test_exec_credential_plugin_gives_the_token(tmp_path):
     path.write_text(yaml.safe_dump({"current-context": "c", "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
                                     "clusters": [{"name": "c", "cluster": {"server": "https://c"}}],
                                     "users": [{"name": "u", "user": user}]}))
-    assert k8s_config.load_configuration({"kubeconfig": str(path)}).auth_headers() == {"Authorization": "Bearer exec-token"}
+    assert k8s_config.load_configuration({"kubeconfig": str(path)}, run).auth_headers() == {"Authorization": "Bearer exec-token"}
     user["exec"]["env"] = []
     path.write_text(yaml.safe_dump({"current-context": "c", "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
                                     "clusters": [{"name": "c", "cluster": {"server": "https://c"}}],
                                     "users": [{"name": "u", "user": user}]}))
     with pytest.raises(k8s_config.K8sConfigError, match="exec credential plugin .*kubelogin failed \\(exit 3\\)"):
-        k8s_config.load_configuration({"kubeconfig": str(path)})
+        k8s_config.load_configuration({"kubeconfig": str(path)}, run)
 
 
 def test_unknown_context_names_the_ones_there(tmp_path):

@@ -19,7 +19,8 @@ def spec(cluster):
     enabled = bool(advanced.get("enabled"))
     return {
         "node_pools": [{"name": p["name"], "count": p.get("count", 1), "vmSize": p.get("vmSize"), "osSKU": p.get("osSKU"),
-                        "maxPods": p.get("maxPods"), "mode": p.get("mode")} for p in props["agentPoolProfiles"]],
+                        "maxPods": p.get("maxPods"), "mode": p.get("mode"), "osType": p.get("osType")}
+                       for p in props["agentPoolProfiles"]],
         "network_profile": props["networkProfile"],
         "acns": {"observability": enabled and bool((advanced.get("observability") or {}).get("enabled")),
                  "security": enabled and bool((advanced.get("security") or {}).get("enabled"))},

@@ -2,8 +2,8 @@
 
 A new AKS cluster runs, besides cilium, cilium-operator and coredns: konnectivity-agent (the API server
 tunnel), metrics-server, cloud-node-manager and the Azure Disk / Azure File CSI node drivers on every
-node, and azure-cns on every node in the VNet (dynamic pod IP) modes. coredns, konnectivity-agent and
-metrics-server carry PodDisruptionBudgets (minAvailable 1), which is what makes a node drain wait.
+node, and azure-cns on every node in the VNet (dynamic pod IP) modes. konnectivity-agent and metrics-server
+carry PodDisruptionBudgets (minAvailable 1), as coredns does (aks_seed), which is what makes a node drain wait.
 """
 
 from .api import CONTROLLER
@@ -62,8 +62,7 @@ def addons(info):
     if not info.overlay:
         found.append(("daemonsets", _workload("DaemonSet", "azure-cns", {"k8s-app": "azure-cns"}, [
             ("cns-container", MCR + "/containernetworking/azure-cns:v1.6.25")], hostNetwork=True)))
-    found += [("poddisruptionbudgets", _budget("coredns-pdb", {"k8s-app": "kube-dns"})),
-              ("poddisruptionbudgets", _budget("konnectivity-agent", konnectivity)),
+    found += [("poddisruptionbudgets", _budget("konnectivity-agent", konnectivity)),  # coredns-pdb: aks_seed
               ("poddisruptionbudgets", _budget("metrics-server-pdb", metrics))]
     return found
 

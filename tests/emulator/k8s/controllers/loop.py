@@ -1,9 +1,9 @@
 """The controllers' loop: one background thread per emulated cluster.
 
 Event-driven: any write wakes the loop, which runs one pass (namespaces, garbage collection after a
-deletion, the kubelet, then the DaemonSet, Deployment, ReplicaSet and disruption controllers and any
-extra reconcilers) and then sleeps until the next write or the next timer (a pod due to become Ready,
-a progress deadline). An idle cluster costs nothing.
+deletion, the kubelet, then the DaemonSet, Deployment and ReplicaSet controllers and any extra reconcilers)
+and then sleeps until the next write or the next timer (a pod due to become Ready, a progress deadline).
+An idle cluster costs nothing.
 """
 
 import heapq
@@ -14,14 +14,12 @@ import traceback
 from .common import controller_uid
 from .daemonset import DaemonSetController
 from .deployment import DeploymentController
-from .disruption import DisruptionController
 from .garbage import GarbageCollector
 from .kubelet import Kubelet
 from .namespaces import Namespaces
 from .replicaset import ReplicaSetController
 
 WORKLOAD_KEYS = {"/pods", "/nodes", "/namespaces", "apps/daemonsets", "apps/deployments", "apps/replicasets",
-                 "policy/poddisruptionbudgets",
                  "cilium.io/ciliumnetworkpolicies", "cilium.io/ciliumclusterwidenetworkpolicies"}
 
 
@@ -46,7 +44,6 @@ class Controllers:
         self.daemonsets = DaemonSetController(self)
         self.deployments = DeploymentController(self)
         self.replicasets = ReplicaSetController(self)
-        self.disruption = DisruptionController(self)
         self.store.add_listener(self._on_change)
 
     def start(self):
@@ -122,9 +119,5 @@ class Controllers:
                 self.deployments.reconcile(deploy, pods_by_owner)
             for rs in list(self.store.objects("apps/replicasets")):
                 self.replicasets.reconcile(rs, nodes, pods_by_owner.get(rs["metadata"]["uid"], []))
-            budgets = list(self.store.objects("policy/poddisruptionbudgets"))
-            pods = list(self.store.objects("/pods")) if budgets else []
-            for pdb in budgets:
-                self.disruption.reconcile(pdb, pods)
             for reconciler in self.extra:
                 reconciler.reconcile()

@@ -24,7 +24,7 @@ import time
 import yaml
 
 from ..http import HTTPSServer
-from . import aks_seed
+from . import acns, aks_seed
 from .api import Api
 from .cilium import CiliumAgent
 from .controllers import Controllers, Settings
@@ -53,7 +53,7 @@ class ClusterHandle:
             "nodes": self._control_nodes, "stall": self._control_stall, "settings": self._control_settings,
             "watch": self._control_watch}, admin_token=self.admin_token)
         aks_seed.seed(self.api, info)
-        self.controllers = Controllers(self.api, self.settings, extra=[CiliumAgent(self.api)], root_ca=self.ca_pem)
+        self.controllers = Controllers(self.api, self.settings, extra=[CiliumAgent(self.api), acns.WireGuardAgent(self.api)], root_ca=self.ca_pem)
         self._settle()
         self.controllers.start()
         self.server = HTTPSServer(self.apiserver.handle, ca.server_context(), port=port)

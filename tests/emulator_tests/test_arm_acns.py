@@ -106,3 +106,14 @@ def test_the_cluster_follows_what_arm_stored(emulator, arm):
                                 "transit_encryption": "WireGuard", "acceleration": "None", "flow_logs": False}
     config = handle.store.get("/configmaps", "kube-system", "cilium-config")["data"]
     assert (config["external-envoy-proxy"], config["enable-wireguard"], config["enable-hubble"]) == ("true", "true", "true")
+
+
+def test_nodes_of_a_pool_with_localdns_required_carry_its_label(emulator, arm):
+    pools = [{"name": "system", "count": 2, "mode": "System", "osType": "Linux", "localDNSProfile": {"mode": "Required"}},
+             {"name": "user", "count": 1, "mode": "User", "osType": "Linux"}]
+    stored = arm(unique("ldns"), cluster_body(dict(OVERLAY), pools))
+    emulator.arm.finish_operations()
+    handle = emulator.arm.kube.handles[stored["id"].lower()]
+    states = {n["metadata"]["labels"]["agentpool"] + "/" + n["metadata"]["labels"]["kubernetes.azure.com/localdns-state"]
+              for n in handle.store.objects("/nodes")}
+    assert states == {"system/enabled", "user/disabled"}

@@ -118,6 +118,9 @@ def node_object(info, pool, index, ordinal):
         "kubernetes.azure.com/agentpool": pool["name"],
         "kubernetes.azure.com/cluster": info.node_resource_group,
         "kubernetes.azure.com/ebpf-dataplane": "cilium",
+        # LocalDNS runs with agentPoolProfiles[].localDNSProfile.mode Required (Preferred only validates the
+        # setup, per the localdns-custom doc); the node label as AgentBaker sets it
+        "kubernetes.azure.com/localdns-state": "enabled" if (pool.get("localDNS") or "").lower() == "required" else "disabled",
         "kubernetes.azure.com/mode": mode,
         "kubernetes.azure.com/node-image-version": "AKSUbuntu-2204gen2containerd-202506.02.0",
         "kubernetes.azure.com/nodepool-type": "VirtualMachineScaleSets",

@@ -18,8 +18,9 @@ def spec(cluster):
     props = cluster["properties"]
     return {
         "node_pools": [{"name": p["name"], "count": p.get("count", 1), "vmSize": p.get("vmSize"), "osSKU": p.get("osSKU"),
-                        "maxPods": p.get("maxPods"), "mode": p.get("mode"),
-                        "localDNS": (p.get("localDNSProfile") or {}).get("mode")} for p in props["agentPoolProfiles"]],
+                        "maxPods": p.get("maxPods"), "mode": p.get("mode"), "osType": p.get("osType"),
+                        "localDNS": (p.get("localDNSProfile") or {}).get("mode")}
+                       for p in props["agentPoolProfiles"]],
         "network_profile": props["networkProfile"],
         "acns": acns.state(props),
     }

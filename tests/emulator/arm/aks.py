@@ -56,6 +56,9 @@ def _cidr_pair(np, raw, single, many, default, ipv6_default):
         np[many] = [np[single]] + ([ipv6_default] if "IPv6" in np["ipFamilies"] else [])
 
 
+LOAD_BALANCER_SKUS = {"standard": "Standard", "basic": "Basic"}
+
+
 def normalize_network(raw, old_np, sub, node_rg):
     np = _backfill(copy.deepcopy(raw or {}), old_np)
     np.setdefault("networkPlugin", "kubenet")
@@ -70,8 +73,9 @@ def normalize_network(raw, old_np, sub, node_rg):
     _cidr_pair(np, raw or {}, "serviceCidr", "serviceCidrs", "10.0.0.0/16", IPV6_SERVICE_CIDR)
     np.setdefault("dnsServiceIP", "10.0.0.10")
     np.setdefault("outboundType", "loadBalancer")
-    np.setdefault("loadBalancerSku", "standard")
-    if np["outboundType"] == "loadBalancer":
+    # ARM matches enum values in any case; AKS answers loadBalancerSku in its own spelling ("Standard" after a create)
+    np["loadBalancerSku"] = LOAD_BALANCER_SKUS.get(str(np.get("loadBalancerSku") or "standard").lower(), np.get("loadBalancerSku"))
+    if np["outboundType"].lower() == "loadbalancer":
         np["loadBalancerProfile"] = _load_balancer(np.get("loadBalancerProfile") or {}, sub, node_rg,
                                                    dual_stack="IPv6" in np["ipFamilies"])
     acns.normalize(np)

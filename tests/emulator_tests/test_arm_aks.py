@@ -186,7 +186,8 @@ def test_acns_toggle_and_scale_are_plain_updates(sdk, group):
     body["properties"]["agentPoolProfiles"][0]["count"] = 5
     cluster = clusters.begin_create_or_update(group, "acns", body).result().as_dict()["properties"]
     assert cluster["networkProfile"]["advancedNetworking"] == {"enabled": True, "observability": {"enabled": True},
-                                                               "security": {"enabled": True}}
+                                                               "security": {"enabled": True,  # SDK: FQDN by default
+                                                                            "advancedNetworkPolicies": "FQDN"}}
     assert cluster["agentPoolProfiles"][0]["count"] == 5
 
 

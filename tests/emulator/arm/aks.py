@@ -11,7 +11,7 @@ import hashlib
 import uuid
 
 from ..http import Response, json_response
-from . import ids, migration, network, resources, rules
+from . import acns, ids, migration, network, resources, rules
 from .errors import ArmError, bad_request, child_not_found, resource_not_found
 
 PROVIDER = "Microsoft.ContainerService"
@@ -78,10 +78,7 @@ def normalize_network(raw, old_np, sub, node_rg):
     if np["outboundType"].lower() == "loadbalancer":
         np["loadBalancerProfile"] = _load_balancer(np.get("loadBalancerProfile") or {}, sub, node_rg,
                                                    dual_stack="IPv6" in np["ipFamilies"])
-    advanced = np.get("advancedNetworking")
-    if advanced and advanced.get("enabled"):
-        advanced.setdefault("observability", {"enabled": True})
-        advanced.setdefault("security", {"enabled": np["networkDataplane"].lower() == "cilium"})
+    acns.normalize(np)
     return np
 
 
@@ -171,6 +168,7 @@ def build_cluster(arm, sub, rg, name, body, old):
     props["azurePortalFQDN"] = "%s.portal.hcp.%s.azmk8s.io" % (prefix, _location(location))
     props["networkProfile"] = normalize_network(raw.get("networkProfile"), old_props.get("networkProfile"),
                                                 sub, props["nodeResourceGroup"])
+    acns.normalize_monitor(props)
     props["agentPoolProfiles"] = normalize_pools(props.get("agentPoolProfiles") or [], old_props.get("agentPoolProfiles"),
                                                  props["networkProfile"], version)
     props.setdefault("enableRBAC", True)

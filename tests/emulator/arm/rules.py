@@ -12,7 +12,7 @@ BadRequest (+ a descriptive subcode) for combinations, PropertyChangeNotAllowed 
 import ipaddress
 from collections import namedtuple
 
-from . import ids, migration, network
+from . import acns, ids, migration, network
 from .errors import ArmError
 
 AKS_DELEGATION = network.AKS_SERVICE.lower()
@@ -561,6 +561,8 @@ RULES = [
     Rule("cidr-vnet-overlap", 400, "NetworkProfileCIDROverlapVNET", None,
          "NetworkProfile CIDR {cidr} overlaps with reserved VNET CIDR {vnet}", "{target}", cidr_overlaps_vnet),
 ]
+
+RULES += [Rule(*row) for row in acns.RULES]  # Advanced Container Networking Services: tests/emulator/arm/acns.py
 
 
 RULES[1:1] = [Rule(*row) for row in migration.MIGRATION_RULES]

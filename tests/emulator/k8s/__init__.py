@@ -178,16 +178,18 @@ class ClusterHandle:
 
 
 def start_cluster(ca, name, resource_group, location="westeurope", kubernetes_version="1.33.2", node_pools=None,
-                  network_profile=None, acns=None, pod_ready_delay=0.2, port=0, use_reference_crds=True):
+                  network_profile=None, acns=None, pod_ready_delay=0.2, port=0, use_reference_crds=True, addresses=None,
+                  owner=None):
     """Start one emulated AKS cluster's Kubernetes API (see ClusterHandle).
 
     use_reference_crds=False installs the project's minimal Cilium CRDs even when the real ones
-    are available under ../shared/reference.
+    are available under ../shared/reference. addresses (tests.emulator.arm.subnet_usage.SubnetAddresses)
+    and owner (the cluster's ARM id) draw node and pod addresses from the pools' subnets.
     """
     if kubernetes_version.count(".") == 1:
         kubernetes_version += ".0"  # an ARM "1.33" runs some 1.33.x patch
     info = aks_seed.ClusterInfo(name, resource_group, location, kubernetes_version, node_pools or DEFAULT_POOLS,
-                                network_profile, acns, use_reference_crds)
+                                network_profile, acns, use_reference_crds, addresses, owner)
     return ClusterHandle(ca, info, pod_ready_delay, port)
 
 

@@ -1,26 +1,17 @@
-"""Bridge from managedClusters to the Kubernetes API emulator (tests.emulator.k8s, helper "k8s").
+"""Bridge from managedClusters to the Kubernetes API emulator (tests.emulator.k8s).
 
-When that package (or its start_cluster) is not there, clusters get a placeholder kubeconfig whose
-server is the cluster's fqdn, as on a real cluster whose API is not reachable.
+When the Kubernetes side is switched off (settings.kubernetes false) or there is no CA, clusters get a
+placeholder kubeconfig whose server is the cluster's fqdn, as on a real cluster whose API is not reachable.
 """
 
 import base64
-import importlib
-import importlib.util
 import sys
 import traceback
 import uuid
 
+from ..k8s import start_cluster
 from . import ids, network
 from .subnet_usage import SubnetAddresses
-
-K8S_MODULE = __name__.rsplit(".", 2)[0] + ".k8s"
-
-
-def _start_cluster_function():
-    if importlib.util.find_spec(K8S_MODULE) is None:
-        return None
-    return getattr(importlib.import_module(K8S_MODULE), "start_cluster", None)
 
 
 def _subnet(store, subnet_id):
@@ -90,8 +81,7 @@ class KubeBridge:
 
     def sync(self, cluster):
         """Start the cluster's API server, or pass it changed pools / network profile / ACNS."""
-        start_cluster = _start_cluster_function() if self.settings.kubernetes else None
-        if start_cluster is None or self.ca is None:
+        if not self.settings.kubernetes or self.ca is None:
             return
         key, wanted = cluster["id"].lower(), spec(cluster, self.store)
         try:

@@ -24,7 +24,7 @@ import time
 import yaml
 
 from ..http import HTTPSServer
-from . import aks_seed
+from . import aks_seed, podnet
 from .api import Api
 from .cilium import CiliumAgent
 from .controllers import Controllers, Settings
@@ -54,6 +54,7 @@ class ClusterHandle:
             "watch": self._control_watch}, admin_token=self.admin_token)
         aks_seed.seed(self.api, info)
         self.controllers = Controllers(self.api, self.settings, extra=[CiliumAgent(self.api)], root_ca=self.ca_pem)
+        self.controllers.kubelet.pod_addresses = podnet.kubelet_addresses(self.store, info)
         self._settle()
         self.controllers.start()
         self.server = HTTPSServer(self.apiserver.handle, ca.server_context(), port=port)

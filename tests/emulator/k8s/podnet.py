@@ -138,3 +138,14 @@ class PodNetwork:
             return None, POD_NO_IP.format(pod=name)
         assigned[uid] = free[0]
         return free[0], None
+
+
+def kubelet_addresses(store, info):
+    """The kubelet's pod_addresses hook for one cluster: the pod's pool decides where its address comes from."""
+    def addresses(pod, node):
+        name = node["metadata"]["name"]
+        pool_name = (node["metadata"].get("labels") or {}).get("agentpool")
+        pool = next((p for p in info.node_pools if p["name"] == pool_name), None)
+        live = {p["metadata"]["uid"] for p in store.objects("/pods") if (p.get("spec") or {}).get("nodeName") == name}
+        return info.podnet.pod_ip(pool, name, pod, live)
+    return addresses

@@ -2,22 +2,16 @@
 
 Nodes come from the agent pools (aks-<pool>-<8 digits>-vmss<6 base-36 digits>, AKS labels);
 kube-system holds ds/cilium, deploy/cilium-operator, cilium-config, coredns and kube-dns; the
-Cilium CRDs are registered (the real ones from ../shared/reference when present, else ours).
+Cilium CRDs are registered (the project's own schemas, cilium_crds.py).
 """
 
-import glob
 import hashlib
 import ipaddress
-import os
-
-import yaml
 
 from .api import CONTROLLER, WriteOptions, timestamp
+from .cilium_crds import crd_documents
 from .podnet import PodNetwork, allocation
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-REFERENCE_CRDS = os.path.join(REPO, "..", "shared", "reference", "cilium", "crds")
 NODE_OPTS = WriteOptions(manager="kubelet", track_fields=False)
 MCR = "mcr.microsoft.com/containernetworking/cilium"
 BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -25,44 +19,19 @@ BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 # Cilium version AKS installs per Kubernetes minor (AKS docs: minimum Cilium per AKS version)
 CILIUM_VERSIONS = [((1, 36), "1.18.9"), ((1, 34), "1.18.6"), ((1, 32), "1.17.9"), ((1, 31), "1.16.16"), ((0, 0), "1.14.20")]
 
-_CRD_CACHE = {}
-
 
 def cilium_version(kubernetes_version):
     minor = tuple(int(p) for p in kubernetes_version.split(".")[:2])
     return next(version for since, version in CILIUM_VERSIONS if minor >= since)
 
 
-def crd_documents(use_reference=True):
-    """Cilium CRDs: the reference copies of the policy CRDs when present (and wanted), our minimal ones otherwise."""
-    key = "reference" if use_reference else "minimal"
-    if key not in _CRD_CACHE:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        docs = {}
-        for path in sorted(glob.glob(os.path.join(HERE, "crds", "*.yaml"))):
-            with open(path, encoding="utf-8") as handle:
-                for doc in yaml.load_all(handle, Loader=loader):
-                    docs[doc["metadata"]["name"]] = doc
-        for path in sorted(glob.glob(os.path.join(REFERENCE_CRDS, "v2", "*.yaml"))) if use_reference else []:
-            with open(path, encoding="utf-8") as handle:
-                doc = yaml.load(handle, Loader=loader)
-            docs[doc["metadata"]["name"]] = doc
-        _CRD_CACHE[key] = list(docs.values())
-    return _CRD_CACHE[key]
-
-
-def reference_crds_present():
-    return bool(glob.glob(os.path.join(REFERENCE_CRDS, "v2", "*.yaml")))
-
-
 class ClusterInfo:
     """The ARM-side facts a cluster's contents derive from."""
 
     def __init__(self, name, resource_group, location, kubernetes_version, node_pools, network_profile, acns,
-                 use_reference_crds=True, addresses=None, owner=None):
+                 addresses=None, owner=None):
         self.podnet = PodNetwork(dict(network_profile or {}), addresses, owner or "%s/%s" % (resource_group, name))
         self.name = name
-        self.use_reference_crds = use_reference_crds
         self.resource_group = resource_group
         self.location = location
         self.kubernetes_version = kubernetes_version
@@ -442,7 +411,7 @@ def seed(api, info):
         return api.registry.get(group, "v1", plural)
 
     crd_type = rtype("apiextensions.k8s.io", "customresourcedefinitions")
-    for crd in crd_documents(info.use_reference_crds):
+    for crd in crd_documents():
         api.create(crd_type, None, crd, CONTROLLER)
     for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
         api.create(rtype("", "namespaces"), None, {"metadata": {"name": name}}, CONTROLLER)

@@ -124,4 +124,3 @@ class Controller:
             pod["metadata"]["annotations"] = meta["annotations"]
         created, _unused = self.api.create(self.types["/pods"], owner["metadata"]["namespace"], pod, POD_CREATE)
         return created
-

@@ -21,4 +21,3 @@ class GarbageCollector(Controller):
                 refs = obj["metadata"].get("ownerReferences") or []
                 if refs and not any(ref.get("uid") in uids for ref in refs):
                     self.api.remove(rtype, obj)
-

@@ -124,9 +124,9 @@ def node_object(info, pool, index, ordinal):
                                      "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
         "spec": dict({"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]} if with_pod_cidr else {},
                      **({"taints": _taints(pool)} if pool.get("nodeTaints") else {}),
-                     providerID= "azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/%s/providers/"
-                               "Microsoft.Compute/virtualMachineScaleSets/aks-%s-%s-vmss/virtualMachines/%d"
-                               % (info.node_resource_group.lower(), pool["name"], info.pool_digits, index)),
+                     providerID="azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/%s/providers/"
+                                "Microsoft.Compute/virtualMachineScaleSets/aks-%s-%s-vmss/virtualMachines/%d"
+                                % (info.node_resource_group.lower(), pool["name"], info.pool_digits, index)),
         "status": {
             "addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": name}],
             "allocatable": dict(capacity, cpu="1900m", memory="5160788Ki"),

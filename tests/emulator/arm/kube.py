@@ -31,7 +31,7 @@ def spec(cluster, store=None):
     enabled = bool(advanced.get("enabled"))
     return {
         "node_pools": [{"name": p["name"], "count": p.get("count", 1), "vmSize": p.get("vmSize"), "osSKU": p.get("osSKU"),
-                        "maxPods": p.get("maxPods"), "mode": p.get("mode"),
+                        "maxPods": p.get("maxPods"), "mode": p.get("mode"), "osType": p.get("osType"),
                         "nodeImageVersion": p.get("nodeImageVersion"), "nodeLabels": p.get("nodeLabels") or {},
                         "nodeTaints": p.get("nodeTaints") or [], "availabilityZones": p.get("availabilityZones") or [],
                         "vnetSubnet": _subnet(store, p.get("vnetSubnetID")), "podSubnet": _subnet(store, p.get("podSubnetID")),

@@ -25,11 +25,12 @@ import time
 import yaml
 
 from ..http import HTTPSServer
-from . import aks_seed, podnet
+from . import aks_seed, podnet, reimage
 from .api import Api
 from .cilium import CiliumAgent
 from .cloud import ServiceLoadBalancers
 from .controllers import Controllers, Settings
+from .disruption import DisruptionController
 from .resources import Registry
 from .server import ApiServer
 from .store import Store
@@ -57,9 +58,12 @@ class ClusterHandle:
         aks_seed.seed(self.api, info)
         self.cilium = CiliumAgent(self.api, seed=info.name)
         load_balancers = ServiceLoadBalancers(self.api)
-        self.controllers = Controllers(self.api, self.settings, extra=[self.cilium, load_balancers], root_ca=self.ca_pem)
+        disruption = DisruptionController(self.api)
+        self.controllers = Controllers(self.api, self.settings, extra=[self.cilium, load_balancers, disruption],
+                                       root_ca=self.ca_pem)
         self.cilium.wake_at = self.controllers.at
         load_balancers.watch_services(self.controllers.kick)
+        disruption.wake = self.controllers.kick
         self.controllers.kubelet.pod_addresses = podnet.kubelet_addresses(self.store, info)
         self._settle()
         self.controllers.start()
@@ -106,10 +110,28 @@ class ClusterHandle:
                 self.info.node_pools = [dict(p) for p in node_pools]
                 aks_seed.sync_nodes(self.api, self.info)
             if network_profile is not None:
+                migrating = reimage.changed(self.info.network_profile, network_profile)
+                engine_changed = reimage.changed(self.info.network_profile, network_profile, ("networkPolicy",))
                 self.info.network_profile = dict(network_profile)
+                if migrating:
+                    reimage.apply(self.api, self.info)
+                elif engine_changed:
+                    reimage.swap_engines(self.api, self.info)
             if acns is not None:
                 self.info.acns = dict(acns)
                 aks_seed.sync_acns(self.api, self.info)
+        self.controllers.kick()
+
+    def begin_network_migration(self):
+        """Cordon every node for a network migration; the drain's first PDB-blocked eviction, or None."""
+        with self.store.lock:
+            blocker = reimage.begin(self.api)
+        self.controllers.kick()
+        return blocker
+
+    def end_network_migration(self):
+        with self.store.lock:
+            reimage.end(self.api)
         self.controllers.kick()
 
     def scale_nodes(self, count, pool=None):

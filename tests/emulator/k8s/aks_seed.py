@@ -8,6 +8,7 @@ Cilium CRDs are registered (the project's own schemas, cilium_crds.py).
 import hashlib
 import ipaddress
 
+from . import engines
 from .api import CONTROLLER, WriteOptions, timestamp
 from .cilium_crds import crd_documents
 from .podnet import PodNetwork, allocation
@@ -40,6 +41,7 @@ class ClusterInfo:
         self.acns = dict(acns or {})
         digest = hashlib.sha256(("%s/%s" % (resource_group, name)).encode("utf-8")).hexdigest()
         self.pool_digits = "%08d" % (int(digest[:12], 16) % 100000000)
+        self.instance_base = {}  # pool name -> first VMSS instance number (grows when nodes are reimaged)
 
     @property
     def node_resource_group(self):
@@ -61,11 +63,23 @@ class ClusterInfo:
     def network_profile(self, value):
         self.podnet.network_profile = value
 
+    @property
+    def overlay(self):
+        if not self.network_profile:
+            return True  # a cluster started without a profile is AKS's default: overlay + Cilium
+        return (self.network_profile.get("networkPluginMode") or "").lower() == "overlay"
+
+    @property
+    def cilium(self):
+        return engines.dataplane(self) == "cilium"
+
 
 # ---------------------------------------------------------------- nodes
 
 
 def node_name(info, pool, index):
+    if (pool.get("osType") or "Linux").lower() == "windows":
+        return "%s%06d" % (pool["name"][:6], index)  # Windows computer names: <pool><6 digits>, at most 15 characters
     suffix = ""
     value = index
     for _unused in range(6):
@@ -79,6 +93,7 @@ def node_object(info, pool, index, ordinal):
     vm_size = pool.get("vmSize") or "Standard_DS2_v2"
     mode = (pool.get("mode") or "System").lower()
     os_sku = pool.get("osSKU") or "Ubuntu"
+    os_type = (pool.get("osType") or "Linux").lower()
     address = info.podnet.node_ip(pool, name, str(ipaddress.ip_address("10.224.0.4") + ordinal))
     network = ipaddress.ip_network(info.pod_cidr, strict=False)
     pod_cidr = "%s/24" % ipaddress.ip_address(int(network.network_address) + 256 * (ordinal % max(network.num_addresses // 256, 1)))
@@ -88,7 +103,7 @@ def node_object(info, pool, index, ordinal):
         "agentpool": pool["name"],
         "beta.kubernetes.io/arch": "amd64",
         "beta.kubernetes.io/instance-type": vm_size,
-        "beta.kubernetes.io/os": "linux",
+        "beta.kubernetes.io/os": os_type,
         "failure-domain.beta.kubernetes.io/region": info.location,
         "failure-domain.beta.kubernetes.io/zone": zone,
         "kubernetes.azure.com/agentpool": pool["name"],
@@ -101,7 +116,7 @@ def node_object(info, pool, index, ordinal):
         "kubernetes.azure.com/role": "agent",
         "kubernetes.io/arch": "amd64",
         "kubernetes.io/hostname": name,
-        "kubernetes.io/os": "linux",
+        "kubernetes.io/os": os_type,
         "kubernetes.io/role": "agent",
         "node-role.kubernetes.io/agent": "",
         "node.kubernetes.io/instance-type": vm_size,
@@ -111,6 +126,8 @@ def node_object(info, pool, index, ordinal):
         "topology.kubernetes.io/region": info.location,
         "topology.kubernetes.io/zone": zone,
     }
+    if not info.cilium:
+        del labels["kubernetes.azure.com/ebpf-dataplane"]
     labels.update(info.podnet.labels(pool))
     labels.update(pool.get("nodeLabels") or {})
     with_pod_cidr = allocation(pool, info.network_profile) in ("overlay", "kubenet")
@@ -166,7 +183,8 @@ def sync_nodes(api, info):
     cilium_node_type = api.registry.get("cilium.io", "v2", "ciliumnodes")
     wanted, ordinal = {}, 0
     for pool in info.node_pools:
-        for index in range(int(pool.get("count", 0))):
+        base = info.instance_base.get(pool["name"], 0)
+        for index in range(base, base + int(pool.get("count", 0))):
             wanted[node_name(info, pool, index)] = (pool, index, ordinal)
             ordinal += 1
     existing = {n["metadata"]["name"]: n for n in api.store.objects(node_type.key)}
@@ -410,11 +428,9 @@ def seed(api, info):
     def rtype(group, plural):
         return api.registry.get(group, "v1", plural)
 
-    crd_type = rtype("apiextensions.k8s.io", "customresourcedefinitions")
-    for crd in crd_documents():
-        api.create(crd_type, None, crd, CONTROLLER)
     for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
         api.create(rtype("", "namespaces"), None, {"metadata": {"name": name}}, CONTROLLER)
+    engines.sync(api, info, install_cilium)  # first: the Cilium CRDs, so that nodes get their CiliumNodes
     sync_nodes(api, info)
     service_cidr = ipaddress.ip_network(info.network_profile.get("serviceCidr") or "10.0.0.0/16", strict=False)
     api.create(rtype("", "services"), "default", _service(
@@ -428,16 +444,44 @@ def seed(api, info):
         selector={"k8s-app": "kube-dns"},
         labels=dict(AKS_LABELS, **{"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
                                    "kubernetes.io/name": "CoreDNS"})), CONTROLLER)
-    for name in ("cilium", "cilium-operator", "coredns", "hubble-relay"):
+    for name in ("coredns", "hubble-relay"):
         api.create(rtype("", "serviceaccounts"), "kube-system", {"metadata": {"name": name, "namespace": "kube-system"}},
                    CONTROLLER)
-    api.create(rtype("", "configmaps"), "kube-system", {
-        "metadata": {"name": "cilium-config", "namespace": "kube-system", "labels": dict(AKS_LABELS)},
-        "data": cilium_config(info)}, CONTROLLER)
-    api.create(rtype("apps", "daemonsets"), "kube-system", cilium_daemonset(info), CONTROLLER)
-    api.create(rtype("apps", "deployments"), "kube-system", operator_deployment(info), CONTROLLER)
     api.create(rtype("apps", "deployments"), "kube-system", coredns_deployment(), CONTROLLER)
+    api.create(rtype("policy", "poddisruptionbudgets"), "kube-system", coredns_pdb(), CONTROLLER)
     sync_acns(api, info)
+
+
+def coredns_pdb():
+    """AKS's coredns-pdb (minAvailable 1; `kubectl get pdb -A` on AKS lists it beside konnectivity-agent's)."""
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": "coredns-pdb", "namespace": "kube-system", "labels": dict(AKS_LABELS)},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"k8s-app": "kube-dns"}}}}
+
+
+def install_cilium(api, info):
+    """The Cilium CRDs, cilium-config, the agent DaemonSet and the operator (what is missing of them)."""
+    def missing(rtype, namespace, name):
+        return api.store.get(rtype.key, namespace, name) is None
+
+    crd_type = api.registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    for crd in crd_documents():
+        if missing(crd_type, "", crd["metadata"]["name"]):
+            api.create(crd_type, None, crd, CONTROLLER)
+    sa_type = api.registry.get("", "v1", "serviceaccounts")
+    for name in ("cilium", "cilium-operator"):
+        if missing(sa_type, "kube-system", name):
+            api.create(sa_type, "kube-system", {"metadata": {"name": name, "namespace": "kube-system"}}, CONTROLLER)
+    cm_type = api.registry.get("", "v1", "configmaps")
+    if missing(cm_type, "kube-system", "cilium-config"):
+        api.create(cm_type, "kube-system", {
+            "metadata": {"name": "cilium-config", "namespace": "kube-system", "labels": dict(AKS_LABELS)},
+            "data": cilium_config(info)}, CONTROLLER)
+    for group, plural, body in (("apps", "daemonsets", cilium_daemonset(info)),
+                                ("apps", "deployments", operator_deployment(info))):
+        rtype = api.registry.get(group, "v1", plural)
+        if missing(rtype, "kube-system", body["metadata"]["name"]):
+            api.create(rtype, "kube-system", body, CONTROLLER)
 
 
 def sync_acns(api, info):

@@ -114,7 +114,9 @@ class PodNetwork:
 
     # ---- pods -----------------------------------------------------------------------------
     def pod_ip(self, pool, node, pod, live_uids):
-        """(address, None), (None, error event message), or (None, None): not ours, the podCIDR default applies."""
+        """(address, None), (None, error event message), or (None, None): not ours, the podCIDR default applies.
+
+        live_uids() gives the uids of the node's pods, to take back the addresses of pods that are gone."""
         mode = allocation(pool, self.network_profile) if pool else "overlay"
         if self.addresses is None or mode not in ("dynamic", "static", "node-subnet"):
             return None, None
@@ -123,10 +125,11 @@ class PodNetwork:
             return None, None
         owner, uid = self._owner(node, "pods"), pod["metadata"]["uid"]
         assigned = self._assigned.setdefault(node, {})
-        for gone in [u for u in assigned if u not in live_uids]:
-            del assigned[gone]  # the pod was deleted: its address goes back to the node's pool
         if uid in assigned:
             return assigned[uid], None
+        live = live_uids()
+        for gone in [u for u in assigned if u not in live]:
+            del assigned[gone]  # the pod was deleted: its address goes back to the node's pool
         held = self.addresses.held(subnet["id"], owner)
         if mode == "static":
             held = held[1:]  # the node keeps its first block's first address (250 max pods: 16 blocks, 255 usable)
@@ -143,9 +146,11 @@ class PodNetwork:
 def kubelet_addresses(store, info):
     """The kubelet's pod_addresses hook for one cluster: the pod's pool decides where its address comes from."""
     def addresses(pod, node):
+        if info.podnet.addresses is None:
+            return None, None
         name = node["metadata"]["name"]
         pool_name = (node["metadata"].get("labels") or {}).get("agentpool")
         pool = next((p for p in info.node_pools if p["name"] == pool_name), None)
-        live = {p["metadata"]["uid"] for p in store.objects("/pods") if (p.get("spec") or {}).get("nodeName") == name}
-        return info.podnet.pod_ip(pool, name, pod, live)
+        return info.podnet.pod_ip(pool, name, pod, lambda: {
+            p["metadata"]["uid"] for p in store.objects("/pods") if (p.get("spec") or {}).get("nodeName") == name})
     return addresses

@@ -10,7 +10,7 @@ import traceback
 import uuid
 
 from ..k8s import start_cluster
-from . import ids, network
+from . import acns, ids, network
 from .subnet_usage import SubnetAddresses
 
 
@@ -27,18 +27,16 @@ def _subnet(store, subnet_id):
 def spec(cluster, store=None):
     """What the Kubernetes side needs to know about a cluster (compared to decide on update())."""
     props = cluster["properties"]
-    advanced = props["networkProfile"].get("advancedNetworking") or {}
-    enabled = bool(advanced.get("enabled"))
     return {
         "node_pools": [{"name": p["name"], "count": p.get("count", 1), "vmSize": p.get("vmSize"), "osSKU": p.get("osSKU"),
                         "maxPods": p.get("maxPods"), "mode": p.get("mode"), "osType": p.get("osType"),
+                        "localDNS": (p.get("localDNSProfile") or {}).get("mode"),
                         "nodeImageVersion": p.get("nodeImageVersion"), "nodeLabels": p.get("nodeLabels") or {},
                         "nodeTaints": p.get("nodeTaints") or [], "availabilityZones": p.get("availabilityZones") or [],
                         "vnetSubnet": _subnet(store, p.get("vnetSubnetID")), "podSubnet": _subnet(store, p.get("podSubnetID")),
                         "podIPAllocationMode": p.get("podIPAllocationMode")} for p in props["agentPoolProfiles"]],
         "network_profile": props["networkProfile"],
-        "acns": {"observability": enabled and bool((advanced.get("observability") or {}).get("enabled")),
-                 "security": enabled and bool((advanced.get("security") or {}).get("enabled"))},
+        "acns": acns.state(props),
     }
 
 

@@ -25,7 +25,7 @@ import time
 import yaml
 
 from ..http import HTTPSServer
-from . import aks_seed, podnet, reimage
+from . import acns, aks_seed, podnet, reimage
 from .api import Api
 from .cilium import CiliumAgent
 from .cloud import ServiceLoadBalancers
@@ -59,7 +59,8 @@ class ClusterHandle:
         self.cilium = CiliumAgent(self.api, seed=info.name)
         load_balancers = ServiceLoadBalancers(self.api)
         disruption = DisruptionController(self.api)
-        self.controllers = Controllers(self.api, self.settings, extra=[self.cilium, load_balancers, disruption],
+        self.controllers = Controllers(self.api, self.settings,
+                                       extra=[self.cilium, load_balancers, disruption, acns.WireGuardAgent(self.api)],
                                        root_ca=self.ca_pem)
         self.cilium.wake_at = self.controllers.at
         load_balancers.watch_services(self.controllers.kick)

@@ -8,7 +8,7 @@ Cilium CRDs are registered (the project's own schemas, cilium_crds.py).
 import hashlib
 import ipaddress
 
-from . import engines
+from . import acns, engines
 from .api import CONTROLLER, WriteOptions, timestamp
 from . import kube_system
 from .cilium_crds import crd_documents
@@ -111,6 +111,9 @@ def node_object(info, pool, index, ordinal):
         "kubernetes.azure.com/agentpool": pool["name"],
         "kubernetes.azure.com/cluster": info.node_resource_group,
         "kubernetes.azure.com/ebpf-dataplane": "cilium",
+        # LocalDNS runs with agentPoolProfiles[].localDNSProfile.mode Required (Preferred only validates the
+        # setup, per the localdns-custom doc); the node label as AgentBaker sets it
+        "kubernetes.azure.com/localdns-state": "enabled" if (pool.get("localDNS") or "").lower() == "required" else "disabled",
         "kubernetes.azure.com/mode": mode,
         "kubernetes.azure.com/node-image-version": pool.get("nodeImageVersion") or "AKSUbuntu-2204gen2containerd-202506.02.0",
         "kubernetes.azure.com/nodepool-type": "VirtualMachineScaleSets",
@@ -222,9 +225,7 @@ def sync_nodes(api, info):
 
 
 def cilium_config(info):
-    """The cilium-config keys AKS sets (enable-l7-proxy and hubble follow ACNS)."""
-    security = bool(info.acns.get("security"))
-    observability = bool(info.acns.get("observability"))
+    """The cilium-config keys AKS sets (the ACNS ones come from acns.config_keys)."""
     minor = tuple(int(p) for p in info.kubernetes_version.split(".")[:2])
     data = {
         "agent-not-ready-taint-key": "node.cilium.io/agent-not-ready",
@@ -251,8 +252,6 @@ def cilium_config(info):
         "enable-endpoint-routes": "true",
         "enable-health-check-nodeport": "true",
         "enable-health-checking": "true",
-        "enable-host-legacy-routing": "true",
-        "enable-hubble": "true" if observability else "false",
         "enable-ipv4": "true",
         "enable-ipv4-masquerade": "false",
         "enable-ipv6": "false",
@@ -260,7 +259,6 @@ def cilium_config(info):
         "enable-k8s-networkpolicy": "true",
         "enable-k8s-terminating-endpoint": "true",
         "enable-l2-neigh-discovery": "true",
-        "enable-l7-proxy": "true" if security else "false",
         "enable-local-node-route": "false",
         "enable-local-redirect-policy": "true",
         "enable-metrics": "true",
@@ -304,13 +302,7 @@ def cilium_config(info):
         "tofqdns-proxy-response-max-delay": "100ms",
         "unmanaged-pod-watcher-interval": "0",
     }
-    if observability:
-        data.update({"hubble-disable-tls": "false", "hubble-listen-address": ":4244",
-                     "hubble-metrics": "flow:sourceEgressContext=pod;destinationIngressContext=pod tcp dns",
-                     "hubble-metrics-server": ":9965", "hubble-socket-path": "/var/run/cilium/hubble.sock",
-                     "hubble-tls-cert-file": "/var/lib/cilium/tls/hubble/server.crt",
-                     "hubble-tls-client-ca-files": "/var/lib/cilium/tls/hubble/client-ca.crt",
-                     "hubble-tls-key-file": "/var/lib/cilium/tls/hubble/server.key"})
+    data.update(acns.config_keys(info.acns))
     return data
 
 
@@ -342,7 +334,8 @@ def cilium_daemonset(info):
             "selector": {"matchLabels": {"k8s-app": "cilium"}},
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 2, "maxSurge": 0}},
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": {"labels": labels,
+                             "annotations": {acns.RESTART_ANNOTATION: acns.restart_checksum(cilium_config(info))}},
                 "spec": {
                     "containers": [_container("cilium-agent", image, command=["cilium-agent"],
                                               args=["--config-dir=/tmp/cilium/config-map"],
@@ -497,21 +490,5 @@ def install_cilium(api, info):
 
 
 def sync_acns(api, info):
-    """Apply the ACNS flags: cilium-config keys and the hubble-relay Deployment."""
-    cm_type = api.registry.get("", "v1", "configmaps")
-    deploy_type = api.registry.get("apps", "v1", "deployments")
-    current = api.store.get(cm_type.key, "kube-system", "cilium-config")
-    if current is not None:
-        data = dict(current.get("data") or {})
-        for key in [k for k in data if k.startswith("hubble-")]:
-            del data[key]
-        data.update(cilium_config(info))
-        if data != current.get("data"):
-            new = dict(current, data=data)
-            new["metadata"] = dict(current["metadata"])
-            api.write(cm_type, current, new, WriteOptions(manager="aks-operator"))
-    relay = api.store.get(deploy_type.key, "kube-system", "hubble-relay")
-    if info.acns.get("observability") and relay is None:
-        api.create(deploy_type, "kube-system", hubble_relay_deployment(), CONTROLLER)
-    elif not info.acns.get("observability") and relay is not None:
-        api.remove(deploy_type, relay)
+    """Apply the ACNS state (acns.py): cilium-config keys, agent rollout, Envoy, Hubble Relay, flow-log CRD."""
+    acns.sync(api, info, hubble_relay_deployment())

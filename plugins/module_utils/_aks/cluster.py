@@ -28,20 +28,23 @@ from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules im
 
 
 def effective_mode(params, existing):
-    """The ipam_mode to aim for: the option, else the cluster's own mode, else what the options imply.
+    """The IPAM mode to aim for (overlay | vnet | node-subnet): the option, else the cluster's own mode,
+    else what the options imply.
 
-    Kubenet and legacy node-subnet clusters can only go to overlay, so that is what an omitted
-    ipam_mode means for them (the plan then asks for allow_migration).
+    An existing Azure CNI cluster keeps its mode (AKS changes the data plane in place from any Azure CNI
+    IPAM mode: update-azure-cni); a kubenet cluster can only go to overlay, so that is what an omitted
+    ipam_mode means for it (the plan then asks for allow_migration).
     """
     if params.get("ipam_mode"):
-        return params["ipam_mode"]
+        return params["ipam_mode"].replace("_", "-")
     if existing is not None:
-        return "vnet" if ipam_of(existing) == "vnet" else "overlay"
+        current = ipam_of(existing)
+        return current if current in ("vnet", "node-subnet") else "overlay"
     return "vnet" if (params.get("system_pool") or {}).get("pod_subnet_id") else "overlay"
 
 
 NETWORK_OPTIONS = ("pod_cidr", "service_cidr", "dns_service_ip")
-POOL_GIVEN = ("max_pods", "vnet_subnet_id", "pod_subnet_id")
+POOL_GIVEN = ("max_pods", "vnet_subnet_id", "pod_subnet_id", "pod_ip_allocation_mode")
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ def _pool_patch(pool_params, existing_pool):
         if value is None:
             continue
         have = (existing_pool or {}).get(key)
-        if key in ("vmSize", "osSKU", "vnetSubnetID", "podSubnetID") and _same_text(value, have):
+        if key in ("vmSize", "osSKU", "vnetSubnetID", "podSubnetID", "podIPAllocationMode") and _same_text(value, have):
             value = have
         elif key == "availabilityZones":
             value = [str(zone) for zone in value]
@@ -283,6 +286,8 @@ def facts_for(intent, final):
         max_count=pool.get("maxCount") if pool.get("enableAutoScaling") else None,
         vnet_subnet_id=pool.get("vnetSubnetID"),
         pod_subnet_id=pool.get("podSubnetID"),
+        pod_ip_allocation_mode=pool.get("podIPAllocationMode"),
+        kubernetes_version=pool.get("orchestratorVersion") or props(final).get("kubernetesVersion"),
         pools=[dict(name=p.get("name"), osType=p.get("osType"), osSKU=p.get("osSKU")) for p in pools(final)],
         given=intent.given,
         defaults=frozenset(defaults),

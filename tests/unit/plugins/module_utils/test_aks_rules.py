@@ -117,6 +117,13 @@ CASES = [
      "service_cidr 192.168.0.0/16 overlaps VNet vnet address space 192.168.16.0/22"),
     ("vnet-overlap", overlay(vnet_subnet_id=NODES, vnet=vnet(prefixes=["10.10.0.0/16"])),
      overlay(vnet_subnet_id=NODES, vnet=vnet()), "pod_cidr 192.168.0.0/16 overlaps VNet vnet"),
+    ("allocation-mode-needs-pod-subnet", vnet_mode(pod_ip_allocation_mode="StaticBlock"),
+     overlay(pod_ip_allocation_mode="StaticBlock"), "pod_ip_allocation_mode StaticBlock without pod_subnet_id"),
+    ("static-block-kubernetes-version", vnet_mode(pod_ip_allocation_mode="StaticBlock", kubernetes_version="1.28"),
+     vnet_mode(pod_ip_allocation_mode="StaticBlock", kubernetes_version="1.27.3"), "Kubernetes 1.27.3"),
+    ("pod-subnet-vnet-only", vnet_mode(), vnet_mode(ipam_mode="node-subnet"), "with ipam_mode node_subnet"),
+    ("subnet-capacity", vnet_mode(ipam_mode="node-subnet", pod_subnet_id=None, max_pods=30, node_count=7),
+     vnet_mode(ipam_mode="node-subnet", pod_subnet_id=None, max_pods=30, node_count=8), "8 nodes need 279"),
 ]
 
 

@@ -13,7 +13,7 @@ description:
   - Creates, updates or deletes an AKS managed cluster whose network is Azure CNI Powered by Cilium, with
     pod IPs from an overlay range (O(ipam_mode=overlay)), from a pod subnet of your VNet
     (O(ipam_mode=vnet), dynamic or Static Block pod IP allocation) or from the node subnet itself
-    (O(ipam_mode=node_subnet), legacy Azure CNI). More node pools: M(azcni.cilium.aks_cilium_nodepool).
+    (O(ipam_mode=node_subnet), legacy Azure CNI). More node pools come with M(azcni.cilium.aks_cilium_nodepool).
   - The cluster always gets C(networkPlugin=azure), C(networkDataplane=cilium) and C(networkPolicy=cilium).
   - "Before any write the request is checked against the rules AKS would otherwise enforce only after a
     long-running operation has started. Each failure names its rule (returned in C(failed_rules)):

@@ -143,13 +143,14 @@ def test_multi_pool_playbook_from_nothing_rerun_and_kubectl(emulator, ansible, t
 # --- every pre-flight rule of the issue refuses with 0 writes ------------------------------------------------
 def test_pool_rules_refuse_before_any_write(emulator, ansible):
     group, name = unique("e2e-pools"), unique("vnet")
-    setup = playbook(network_task(group), task("aks_network", dict(
-        resource_group=group, location=LOCATION, vnet_name="other", address_prefixes=["10.60.0.0/16"],
-        subnets=[{"name": "pods", "address_prefix": "10.60.0.0/20"}]), name="other vnet", register="other"),
-        vnet_cluster(group, name), pool_task(group, name, name="dyn", label="dynamic user pool",
-                                              pod_ip_allocation_mode=None, count=1),
-        task("aks_cilium_cluster", dict(name=name + "o", resource_group=group, location=LOCATION, ipam_mode="overlay",
-                                        system_pool=dict(name="system", count=1, max_pods=30)), name="overlay cluster"))
+    other_vnet = task("aks_network", dict(resource_group=group, location=LOCATION, vnet_name="other",
+                                          address_prefixes=["10.60.0.0/16"],
+                                          subnets=[{"name": "pods", "address_prefix": "10.60.0.0/20"}]),
+                      name="other vnet", register="other")
+    overlay = task("aks_cilium_cluster", dict(name=name + "o", resource_group=group, location=LOCATION, ipam_mode="overlay",
+                                              system_pool=dict(name="system", count=1, max_pods=30)), name="overlay cluster")
+    dynamic = pool_task(group, name, name="dyn", label="dynamic user pool", pod_ip_allocation_mode=None, count=1)
+    setup = playbook(network_task(group), other_vnet, vnet_cluster(group, name), dynamic, overlay)
     done, _sent, _wrote = run_logged(emulator, ansible, setup)
     assert done.rc == 0, done.stdout
     cases = [
@@ -164,10 +165,7 @@ def test_pool_rules_refuse_before_any_write(emulator, ansible):
         ("ipam-mode-fields", pool_task(group, name + "o", label="pod subnet on overlay", vnet_subnet_id=None,
                                        pod_ip_allocation_mode=None)),
     ]
-    tasks = [network_task(group), task("aks_network", dict(resource_group=group, vnet_name="other",
-                                                          address_prefixes=["10.60.0.0/16"],
-                                                          subnets=[{"name": "pods", "address_prefix": "10.60.0.0/20"}]),
-                                       name="other vnet", register="other")]
+    tasks = [network_task(group), other_vnet]
     tasks += [dict(case, ignore_errors=True) for _rule, case in cases]
     done, _sent, wrote = run_logged(emulator, ansible, playbook(*tasks))
     assert wrote == [], kinds(wrote)

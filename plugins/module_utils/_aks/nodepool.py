@@ -210,4 +210,3 @@ def usage_facts(usages):
     return dict(((u.get("id") or "").rstrip("/").lower(),
                  {"name": (u.get("id") or "").rstrip("/").rsplit("/", 1)[-1], "limit": int(u.get("limit") or 0),
                   "in_use": int(u.get("currentValue") or 0)}) for u in usages or [])
-

@@ -228,8 +228,8 @@ def _pod_subnet_capacity(facts):
     need = _growth(facts) * facts.max_pods
     if need > free:
         return ("pod subnet %s: %d more nodes x %d max_pods = %d addresses; it has %d free of %d: %d short, room "
-                "for %d more nodes" % (usage["name"], _growth(facts), facts.max_pods, need, max(free, 0), usage["limit"],
-                                      need - max(free, 0), max(free, 0) // facts.max_pods))
+                "for %d more nodes" % (usage["name"], _growth(facts), facts.max_pods, need, max(free, 0),
+                                       usage["limit"], need - max(free, 0), max(free, 0) // facts.max_pods))
     return None
 
 

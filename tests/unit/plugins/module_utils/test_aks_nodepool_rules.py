@@ -118,8 +118,8 @@ def test_network_rules_wait_for_the_subnets():
 
 def test_an_existing_pool_counts_only_the_nodes_it_adds():
     # 8 nodes already hold their 4 blocks each (512 addresses in use); growing to 10 needs 8 more blocks
-    facts = pool(exists=True, existing_allocation_mode="StaticBlock", current_count=8, subnets=subnets(pods_limit=251 + 256,
-                                                                                                      pods_used=512))
+    facts = pool(exists=True, existing_allocation_mode="StaticBlock", current_count=8,
+                 subnets=subnets(pods_limit=251 + 256, pods_used=512))
     assert "2 more nodes x 4 /28 blocks" in dict(check(facts))["pod-subnet-capacity"]
 
 

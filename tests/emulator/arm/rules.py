@@ -12,7 +12,7 @@ BadRequest (+ a descriptive subcode) for combinations, PropertyChangeNotAllowed 
 import ipaddress
 from collections import namedtuple
 
-from . import ids, network
+from . import ids, naming, network
 from .errors import ArmError
 
 AKS_DELEGATION = network.AKS_SERVICE.lower()
@@ -553,6 +553,8 @@ RULES = [
     Rule("cidr-vnet-overlap", 400, "NetworkProfileCIDROverlapVNET", None,
          "NetworkProfile CIDR {cidr} overlaps with reserved VNET CIDR {vnet}", "{target}", cidr_overlaps_vnet),
 ]
+
+RULES += [Rule(*row) for row in naming.AKS_RULES]  # naming.py: Azure's naming/sizing rows
 
 
 def validate(change):

@@ -115,7 +115,8 @@ def node_object(info, pool, index, ordinal):
         "failure-domain.beta.kubernetes.io/region": info.location,
         "failure-domain.beta.kubernetes.io/zone": "0",
         "kubernetes.azure.com/agentpool": pool["name"],
-        "kubernetes.azure.com/cluster": info.node_resource_group,
+        # a label value holds at most 63 characters: long node resource group names are cut to fit
+        "kubernetes.azure.com/cluster": info.node_resource_group[:63].rstrip("-_."),
         "kubernetes.azure.com/ebpf-dataplane": "cilium",
         "kubernetes.azure.com/mode": mode,
         "kubernetes.azure.com/node-image-version": "AKSUbuntu-2204gen2containerd-202506.02.0",

@@ -22,6 +22,8 @@ import pytest
 import requests
 import yaml
 
+from tests.kubectl import kubectl_path
+
 pytest_plugins = ["tests.emulator.pytest_plugin"]
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -164,7 +166,7 @@ class KubeCluster(object):
     def kubectl(self, *args, check=True, timeout=120):
         """Run the real kubectl against this cluster."""
         env = dict(os.environ, HOME=self.home, KUBECONFIG=self.kubeconfig_path, KUBECACHEDIR=os.path.join(self.home, "cache"))
-        return subprocess.run(["kubectl", "--request-timeout=60s"] + list(args), env=env, capture_output=True, text=True,
+        return subprocess.run([kubectl_path(), "--request-timeout=60s"] + list(args), env=env, capture_output=True, text=True,
                               timeout=timeout, check=check)
 
 

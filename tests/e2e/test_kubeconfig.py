@@ -14,6 +14,8 @@ import subprocess
 import pytest
 import yaml
 
+from tests.kubectl import kubectl_path
+
 OTHER = {
     "apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": "other",
     "clusters": [{"name": "other", "cluster": {"server": "https://other.example:443"}}],
@@ -47,7 +49,7 @@ def existing_kubeconfig(tmp_path):
 
 
 def kubectl(path, *args):
-    return subprocess.run(["kubectl", "--kubeconfig", path, "--request-timeout=30s"] + list(args), capture_output=True,
+    return subprocess.run([kubectl_path(), "--kubeconfig", path, "--request-timeout=30s"] + list(args), capture_output=True,
                           text=True, timeout=60, check=False)
 
 

@@ -79,6 +79,12 @@ CASES = {
                                                        "networkDataplane": "cilium", "networkPolicy": "cilium"}),
                                     "networkProfile.networkDataplane"),
     "overlay-migration-blocked": (change("vnet-azure", {"networkPluginMode": "overlay"}), "networkProfile.networkPluginMode"),
+    "overlay-migration-with-network-policy": (change("azure-policy", {"networkPluginMode": "overlay",
+                                                                      "podCidr": "10.244.0.0/16"}),
+                                              "networkProfile.networkPluginMode"),
+    "migration-with-node-auto-provisioning": (change("kubenet", {"networkPlugin": "azure", "networkPluginMode": "overlay"},
+                                                     nodeProvisioningProfile={"mode": "Auto"}),
+                                              "nodeProvisioningProfile.mode"),
     "policy-change": (change("overlay", {"networkPolicy": "azure"}), "networkProfile.networkPolicy"),
     "pod-cidr-change": (change("overlay", {"podCidr": "10.100.0.0/16"}), "networkProfile.podCidr"),
     "kubernetes-version": (create(kubernetesVersion="1.20.0"), "kubernetesVersion"),
@@ -158,14 +164,6 @@ def test_rule_is_rejected_with_its_code(sdk, net, rule):
         assert name not in [c.name for c in sdk.aks.managed_clusters.list_by_resource_group(net.group)]
     else:  # a rejected update leaves the cluster as it was
         assert sdk.aks.managed_clusters.get(net.group, base).properties.provisioning_state == "Succeeded"
-
-
-def test_overlay_migration_is_also_blocked_by_azure_network_policy(sdk, net):
-    from azure.core.exceptions import HttpResponseError  # pylint: disable=import-outside-toplevel
-    with pytest.raises(HttpResponseError, match="network policy 'azure' is enabled"):
-        sdk.aks.managed_clusters.begin_create_or_update(
-            net.group, "azure-policy", change("azure-policy", {"networkPluginMode": "overlay",
-                                                               "podCidr": "10.244.0.0/16"})[1](net))
 
 
 def test_another_operation_in_progress_is_409(emulator, sdk, net):

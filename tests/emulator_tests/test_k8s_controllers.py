@@ -94,8 +94,10 @@ def test_deployment_rollout_creates_a_replicaset_per_template_and_respects_surge
         return len(pods), sum(1 for p in pods if pod_ready(p))
 
     def complete():
-        status = k8s_cluster.store.get("apps/deployments", "kube-system", "cilium-operator")["status"]
-        return status.get("updatedReplicas") == status.get("replicas") == status.get("availableReplicas") == 2
+        deploy = k8s_cluster.store.get("apps/deployments", "kube-system", "cilium-operator")
+        status = deploy["status"]  # the status from before the patch is complete too: wait for this generation's
+        return (status.get("observedGeneration") == deploy["metadata"]["generation"]
+                and status.get("updatedReplicas") == status.get("replicas") == status.get("availableReplicas") == 2)
 
     samples = sample_until(k8s_cluster, complete, measure)
     assert max(total for total, _unused in samples) <= 3  # replicas 2 + maxSurge 1

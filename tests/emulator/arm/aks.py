@@ -11,7 +11,7 @@ import hashlib
 import uuid
 
 from ..http import Response, json_response
-from . import ids, naming, network, resources, rules
+from . import ids, migration, naming, network, resources, rules
 from .errors import ArmError, bad_request, child_not_found, resource_not_found
 
 PROVIDER = "Microsoft.ContainerService"
@@ -116,6 +116,9 @@ def normalize_pools(raw_pools, old_pools, np, version):
         pool = copy.deepcopy(raw)
         for key in POOL_READ_ONLY:
             pool.pop(key, None)
+        for key in ("vmSize", "osDiskSizeGB"):  # the az CLI sends "" / 0 for "AKS chooses" (az 2.91 request bodies)
+            if pool.get(key) in ("", 0):
+                del pool[key]
         _backfill(pool, old_by_name.get((raw.get("name") or "").lower()), POOL_READ_ONLY)
         linux = (pool.setdefault("osType", "Linux")).lower() == "linux"
         pool.setdefault("mode", "User" if any_mode or index else "System")
@@ -309,8 +312,10 @@ def _apply(arm, request, cluster, old, raw_np, kind, resource_id=None):
         release_subnets(arm, old)
     claim_subnets(arm, cluster)
     arm.store.put(cluster["id"], cluster)
-    return arm.start_operation(request, resource_id or cluster["id"], kind, PROVIDER, cluster["location"],
-                               on_done=_finish(arm, cluster["id"]))
+    op = arm.start_operation(request, resource_id or cluster["id"], kind, PROVIDER, cluster["location"],
+                             on_done=_finish(arm, cluster["id"]))
+    migration.shape(arm, op, old, cluster)
+    return op
 
 
 def put_cluster(arm, request, sub, rg, name):

@@ -1,23 +1,15 @@
-"""Bridge from managedClusters to the Kubernetes API emulator (tests.emulator.k8s, helper "k8s").
+"""Bridge from managedClusters to the Kubernetes API emulator (tests.emulator.k8s).
 
-When that package (or its start_cluster) is not there, clusters get a placeholder kubeconfig whose
-server is the cluster's fqdn, as on a real cluster whose API is not reachable.
+When the Kubernetes side is switched off (settings.kubernetes false) or there is no CA, clusters get a
+placeholder kubeconfig whose server is the cluster's fqdn, as on a real cluster whose API is not reachable.
 """
 
 import base64
-import importlib
-import importlib.util
 import sys
 import traceback
 import uuid
 
-K8S_MODULE = __name__.rsplit(".", 2)[0] + ".k8s"
-
-
-def _start_cluster_function():
-    if importlib.util.find_spec(K8S_MODULE) is None:
-        return None
-    return getattr(importlib.import_module(K8S_MODULE), "start_cluster", None)
+from ..k8s import start_cluster
 
 
 def spec(cluster):
@@ -27,7 +19,8 @@ def spec(cluster):
     enabled = bool(advanced.get("enabled"))
     return {
         "node_pools": [{"name": p["name"], "count": p.get("count", 1), "vmSize": p.get("vmSize"), "osSKU": p.get("osSKU"),
-                        "maxPods": p.get("maxPods"), "mode": p.get("mode")} for p in props["agentPoolProfiles"]],
+                        "maxPods": p.get("maxPods"), "mode": p.get("mode"), "osType": p.get("osType")}
+                       for p in props["agentPoolProfiles"]],
         "network_profile": props["networkProfile"],
         "acns": {"observability": enabled and bool((advanced.get("observability") or {}).get("enabled")),
                  "security": enabled and bool((advanced.get("security") or {}).get("enabled"))},
@@ -71,8 +64,7 @@ class KubeBridge:
 
     def sync(self, cluster):
         """Start the cluster's API server, or pass it changed pools / network profile / ACNS."""
-        start_cluster = _start_cluster_function() if self.settings.kubernetes else None
-        if start_cluster is None or self.ca is None:
+        if not self.settings.kubernetes or self.ca is None:
             return
         key, wanted = cluster["id"].lower(), spec(cluster)
         try:

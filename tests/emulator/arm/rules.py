@@ -12,7 +12,7 @@ BadRequest (+ a descriptive subcode) for combinations, PropertyChangeNotAllowed 
 import ipaddress
 from collections import namedtuple
 
-from . import ids, naming, network
+from . import ids, migration, naming, network
 from .errors import ArmError
 
 AKS_DELEGATION = network.AKS_SERVICE.lower()
@@ -179,9 +179,7 @@ def overlay_migration_blocked(ch):
         return None
     if any(pool.get("podSubnetID") for pool in ch.pools):
         return {"reason": "the cluster uses dynamic pod IP allocation (podSubnetID)"}
-    if ch.policy(ch.old_np) in ("azure", "calico"):
-        return {"reason": "network policy '%s' is enabled" % ch.policy(ch.old_np)}
-    return None
+    return None  # with a network policy engine: migration.MIGRATION_RULES answers first, as AKS does
 
 
 def policy_changed(ch):
@@ -555,6 +553,9 @@ RULES = [
 ]
 
 RULES += [Rule(*row) for row in naming.AKS_RULES]  # naming.py: Azure's naming/sizing rows
+
+
+RULES[1:1] = [Rule(*row) for row in migration.MIGRATION_RULES]
 
 
 def validate(change):

@@ -2,21 +2,16 @@
 
 Nodes come from the agent pools (aks-<pool>-<8 digits>-vmss<6 base-36 digits>, AKS labels);
 kube-system holds ds/cilium, deploy/cilium-operator, cilium-config, coredns and kube-dns; the
-Cilium CRDs are registered (the real ones from ../shared/reference when present, else ours).
+Cilium CRDs are registered (the project's own schemas, cilium_crds.py).
 """
 
-import glob
 import hashlib
 import ipaddress
-import os
 
-import yaml
-
+from . import engines
 from .api import CONTROLLER, WriteOptions, timestamp
+from .cilium_crds import crd_documents
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-REFERENCE_CRDS = os.path.join(REPO, "..", "shared", "reference", "cilium", "crds")
 NODE_OPTS = WriteOptions(manager="kubelet", track_fields=False)
 MCR = "mcr.microsoft.com/containernetworking/cilium"
 BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -24,43 +19,17 @@ BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 # Cilium version AKS installs per Kubernetes minor (AKS docs: minimum Cilium per AKS version)
 CILIUM_VERSIONS = [((1, 36), "1.18.9"), ((1, 34), "1.18.6"), ((1, 32), "1.17.9"), ((1, 31), "1.16.16"), ((0, 0), "1.14.20")]
 
-_CRD_CACHE = {}
-
 
 def cilium_version(kubernetes_version):
     minor = tuple(int(p) for p in kubernetes_version.split(".")[:2])
     return next(version for since, version in CILIUM_VERSIONS if minor >= since)
 
 
-def crd_documents(use_reference=True):
-    """Cilium CRDs: the reference copies of the policy CRDs when present (and wanted), our minimal ones otherwise."""
-    key = "reference" if use_reference else "minimal"
-    if key not in _CRD_CACHE:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        docs = {}
-        for path in sorted(glob.glob(os.path.join(HERE, "crds", "*.yaml"))):
-            with open(path, encoding="utf-8") as handle:
-                for doc in yaml.load_all(handle, Loader=loader):
-                    docs[doc["metadata"]["name"]] = doc
-        for path in sorted(glob.glob(os.path.join(REFERENCE_CRDS, "v2", "*.yaml"))) if use_reference else []:
-            with open(path, encoding="utf-8") as handle:
-                doc = yaml.load(handle, Loader=loader)
-            docs[doc["metadata"]["name"]] = doc
-        _CRD_CACHE[key] = list(docs.values())
-    return _CRD_CACHE[key]
-
-
-def reference_crds_present():
-    return bool(glob.glob(os.path.join(REFERENCE_CRDS, "v2", "*.yaml")))
-
-
 class ClusterInfo:
     """The ARM-side facts a cluster's contents derive from."""
 
-    def __init__(self, name, resource_group, location, kubernetes_version, node_pools, network_profile, acns,
-                 use_reference_crds=True):
+    def __init__(self, name, resource_group, location, kubernetes_version, node_pools, network_profile, acns):
         self.name = name
-        self.use_reference_crds = use_reference_crds
         self.resource_group = resource_group
         self.location = location
         self.kubernetes_version = kubernetes_version
@@ -69,6 +38,7 @@ class ClusterInfo:
         self.acns = dict(acns or {})
         digest = hashlib.sha256(("%s/%s" % (resource_group, name)).encode("utf-8")).hexdigest()
         self.pool_digits = "%08d" % (int(digest[:12], 16) % 100000000)
+        self.instance_base = {}  # pool name -> first VMSS instance number (grows when nodes are reimaged)
 
     @property
     def node_resource_group(self):
@@ -84,13 +54,21 @@ class ClusterInfo:
 
     @property
     def overlay(self):
-        return (self.network_profile.get("networkPluginMode") or "overlay").lower() == "overlay"
+        if not self.network_profile:
+            return True  # a cluster started without a profile is AKS's default: overlay + Cilium
+        return (self.network_profile.get("networkPluginMode") or "").lower() == "overlay"
+
+    @property
+    def cilium(self):
+        return engines.dataplane(self) == "cilium"
 
 
 # ---------------------------------------------------------------- nodes
 
 
 def node_name(info, pool, index):
+    if (pool.get("osType") or "Linux").lower() == "windows":
+        return "%s%06d" % (pool["name"][:6], index)  # Windows computer names: <pool><6 digits>, at most 15 characters
     suffix = ""
     value = index
     for _unused in range(6):
@@ -104,6 +82,7 @@ def node_object(info, pool, index, ordinal):
     vm_size = pool.get("vmSize") or "Standard_DS2_v2"
     mode = (pool.get("mode") or "System").lower()
     os_sku = pool.get("osSKU") or "Ubuntu"
+    os_type = (pool.get("osType") or "Linux").lower()
     address = str(ipaddress.ip_address("10.224.0.4") + ordinal)
     network = ipaddress.ip_network(info.pod_cidr, strict=False)
     pod_cidr = "%s/24" % ipaddress.ip_address(int(network.network_address) + 256 * (ordinal % max(network.num_addresses // 256, 1)))
@@ -111,7 +90,7 @@ def node_object(info, pool, index, ordinal):
         "agentpool": pool["name"],
         "beta.kubernetes.io/arch": "amd64",
         "beta.kubernetes.io/instance-type": vm_size,
-        "beta.kubernetes.io/os": "linux",
+        "beta.kubernetes.io/os": os_type,
         "failure-domain.beta.kubernetes.io/region": info.location,
         "failure-domain.beta.kubernetes.io/zone": "0",
         "kubernetes.azure.com/agentpool": pool["name"],
@@ -125,7 +104,7 @@ def node_object(info, pool, index, ordinal):
         "kubernetes.azure.com/role": "agent",
         "kubernetes.io/arch": "amd64",
         "kubernetes.io/hostname": name,
-        "kubernetes.io/os": "linux",
+        "kubernetes.io/os": os_type,
         "kubernetes.io/role": "agent",
         "node-role.kubernetes.io/agent": "",
         "node.kubernetes.io/instance-type": vm_size,
@@ -135,6 +114,8 @@ def node_object(info, pool, index, ordinal):
         "topology.kubernetes.io/region": info.location,
         "topology.kubernetes.io/zone": "0",
     }
+    if not info.cilium:
+        del labels["kubernetes.azure.com/ebpf-dataplane"]
     if info.overlay:
         labels["kubernetes.azure.com/azure-cni-overlay"] = "true"
         labels["kubernetes.azure.com/podnetwork-type"] = "overlay"
@@ -179,7 +160,8 @@ def sync_nodes(api, info):
     cilium_node_type = api.registry.get("cilium.io", "v2", "ciliumnodes")
     wanted, ordinal = {}, 0
     for pool in info.node_pools:
-        for index in range(int(pool.get("count", 0))):
+        base = info.instance_base.get(pool["name"], 0)
+        for index in range(base, base + int(pool.get("count", 0))):
             wanted[node_name(info, pool, index)] = (pool, index, ordinal)
             ordinal += 1
     existing = {n["metadata"]["name"]: n for n in api.store.objects(node_type.key)}
@@ -418,11 +400,9 @@ def seed(api, info):
     def rtype(group, plural):
         return api.registry.get(group, "v1", plural)
 
-    crd_type = rtype("apiextensions.k8s.io", "customresourcedefinitions")
-    for crd in crd_documents(info.use_reference_crds):
-        api.create(crd_type, None, crd, CONTROLLER)
     for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
         api.create(rtype("", "namespaces"), None, {"metadata": {"name": name}}, CONTROLLER)
+    engines.sync(api, info, install_cilium)  # first: the Cilium CRDs, so that nodes get their CiliumNodes
     sync_nodes(api, info)
     service_cidr = ipaddress.ip_network(info.network_profile.get("serviceCidr") or "10.0.0.0/16", strict=False)
     api.create(rtype("", "services"), "default", _service(
@@ -436,16 +416,44 @@ def seed(api, info):
         selector={"k8s-app": "kube-dns"},
         labels=dict(AKS_LABELS, **{"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
                                    "kubernetes.io/name": "CoreDNS"})), CONTROLLER)
-    for name in ("cilium", "cilium-operator", "coredns", "hubble-relay"):
+    for name in ("coredns", "hubble-relay"):
         api.create(rtype("", "serviceaccounts"), "kube-system", {"metadata": {"name": name, "namespace": "kube-system"}},
                    CONTROLLER)
-    api.create(rtype("", "configmaps"), "kube-system", {
-        "metadata": {"name": "cilium-config", "namespace": "kube-system", "labels": dict(AKS_LABELS)},
-        "data": cilium_config(info)}, CONTROLLER)
-    api.create(rtype("apps", "daemonsets"), "kube-system", cilium_daemonset(info), CONTROLLER)
-    api.create(rtype("apps", "deployments"), "kube-system", operator_deployment(info), CONTROLLER)
     api.create(rtype("apps", "deployments"), "kube-system", coredns_deployment(), CONTROLLER)
+    api.create(rtype("policy", "poddisruptionbudgets"), "kube-system", coredns_pdb(), CONTROLLER)
     sync_acns(api, info)
+
+
+def coredns_pdb():
+    """AKS's coredns-pdb (minAvailable 1; `kubectl get pdb -A` on AKS lists it beside konnectivity-agent's)."""
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": "coredns-pdb", "namespace": "kube-system", "labels": dict(AKS_LABELS)},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"k8s-app": "kube-dns"}}}}
+
+
+def install_cilium(api, info):
+    """The Cilium CRDs, cilium-config, the agent DaemonSet and the operator (what is missing of them)."""
+    def missing(rtype, namespace, name):
+        return api.store.get(rtype.key, namespace, name) is None
+
+    crd_type = api.registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    for crd in crd_documents():
+        if missing(crd_type, "", crd["metadata"]["name"]):
+            api.create(crd_type, None, crd, CONTROLLER)
+    sa_type = api.registry.get("", "v1", "serviceaccounts")
+    for name in ("cilium", "cilium-operator"):
+        if missing(sa_type, "kube-system", name):
+            api.create(sa_type, "kube-system", {"metadata": {"name": name, "namespace": "kube-system"}}, CONTROLLER)
+    cm_type = api.registry.get("", "v1", "configmaps")
+    if missing(cm_type, "kube-system", "cilium-config"):
+        api.create(cm_type, "kube-system", {
+            "metadata": {"name": "cilium-config", "namespace": "kube-system", "labels": dict(AKS_LABELS)},
+            "data": cilium_config(info)}, CONTROLLER)
+    for group, plural, body in (("apps", "daemonsets", cilium_daemonset(info)),
+                                ("apps", "deployments", operator_deployment(info))):
+        rtype = api.registry.get(group, "v1", plural)
+        if missing(rtype, "kube-system", body["metadata"]["name"]):
+            api.create(rtype, "kube-system", body, CONTROLLER)
 
 
 def sync_acns(api, info):

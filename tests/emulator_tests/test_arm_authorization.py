@@ -187,3 +187,21 @@ def test_blank_vm_size_gets_the_server_default(sdk, group):
     cluster = sdk.aks.managed_clusters.begin_create_or_update(group, unique("c"), body).result()
     pool = cluster.agent_pool_profiles[0]
     assert pool.vm_size == "Standard_DS2_v2" and pool.current_orchestrator_version == "1.33.2"
+
+
+def test_user_assigned_identity_is_a_principal_with_the_ids_the_cluster_reports(raw, sdk, scopes):
+    group = scopes["group"].rsplit("/", 1)[1]
+    url = "%s%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/uami?api-version=2023-01-31" % (
+        raw.base, scopes["group"])
+    created = raw.put(url, json={"location": "westeurope"})
+    assert created.status_code == 201 and raw.put(url, json={"location": "westeurope"}).status_code == 200
+    identity = created.json()
+    assert raw.get(url).json() == identity
+    body = cluster_body()
+    body["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {identity["id"]: {}}}
+    cluster = sdk.aks.managed_clusters.begin_create_or_update(group, unique("c"), body).result()
+    reported = cluster.identity.user_assigned_identities[identity["id"]]
+    assert (reported.principal_id, reported.client_id) == (identity["properties"]["principalId"],
+                                                           identity["properties"]["clientId"])
+    assert _assign(raw, scopes["subnet"], identity["properties"]["principalId"], principal_type=None).status_code == 201
+    assert raw.delete(url).status_code == 200 and raw.get(url).status_code == 404

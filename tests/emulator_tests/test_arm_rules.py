@@ -12,6 +12,8 @@ from .conftest import cluster_body, unique, vnet_body
 OVERLAY = {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkDataplane": "cilium", "networkPolicy": "cilium"}
 VNET_MODE = {"networkPlugin": "azure", "networkDataplane": "cilium", "networkPolicy": "cilium"}
 SYSTEM = {"name": "system", "count": 3, "mode": "System"}
+ACNS, BPF = {"enabled": True}, {"accelerationMode": "BpfVeth"}
+LOGS = {"containerInsights": {"enabled": True, "containerNetworkLogs": "Enabled"}}
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +139,33 @@ CASES = {
     "cidr-vnet-overlap": (create(dict(OVERLAY, podCidr="10.10.128.0/17"), lambda n: pools({"vnetSubnetID": n.nodes})),
                           "networkProfile.podCIDR"),
     "subnet-ipv4": (create(OVERLAY, lambda n: pools({"vnetSubnetID": n.v6only})), "agentPoolProfiles[0].vnetSubnetID"),
+    # -- Advanced Container Networking Services (tests/emulator/arm/acns.py) --
+    "acns-enum": (create(dict(OVERLAY, advancedNetworking=dict(ACNS, security={"enabled": True, "advancedNetworkPolicies": "L4"}))),
+                  "networkProfile.advancedNetworking.security.advancedNetworkPolicies"),
+    "acns-features-need-acns": (create(dict(OVERLAY, advancedNetworking={"enabled": False, "performance": BPF})),
+                                "networkProfile.advancedNetworking.performance.accelerationMode"),
+    "acns-feature-needs-cilium": (create({"networkPlugin": "azure", "networkPluginMode": "overlay",
+                                          "advancedNetworking": dict(ACNS, performance=BPF)}),
+                                  "networkProfile.advancedNetworking.performance.accelerationMode"),
+    "acns-policies-need-security": (create(dict(OVERLAY, advancedNetworking=dict(
+        ACNS, security={"enabled": False, "advancedNetworkPolicies": "L7"}))),
+        "networkProfile.advancedNetworking.security.advancedNetworkPolicies"),
+    "acns-encryption-needs-security": (create(dict(OVERLAY, advancedNetworking=dict(
+        ACNS, security={"enabled": False, "transitEncryption": {"type": "WireGuard"}}))),
+        "networkProfile.advancedNetworking.security.transitEncryption.type"),
+    "acns-acceleration-kubernetes-version": (create(dict(OVERLAY, advancedNetworking=dict(ACNS, performance=BPF)),
+                                                    pools({"osSKU": "AzureLinux"}), kubernetesVersion="1.32"),
+                                             "networkProfile.advancedNetworking.performance.accelerationMode"),
+    "acns-acceleration-node-os": (create(dict(OVERLAY, advancedNetworking=dict(ACNS, performance=BPF))),
+                                  "agentPoolProfiles[0].osSKU"),
+    "acns-acceleration-static-egress": (create(dict(OVERLAY, advancedNetworking=dict(ACNS, performance=BPF),
+                                                    staticEgressGatewayProfile={"enabled": True}), pools({"osSKU": "AzureLinux"})),
+                                        "networkProfile.advancedNetworking.performance.accelerationMode"),
+    "acns-logs-need-observability": (create(dict(OVERLAY, advancedNetworking=dict(ACNS, observability={"enabled": False})),
+                                            azureMonitorProfile=LOGS), "azureMonitorProfile.containerInsights.containerNetworkLogs"),
+    "acns-logs-kubernetes-version": (create(dict(OVERLAY, advancedNetworking=ACNS), azureMonitorProfile=LOGS,
+                                            kubernetesVersion="1.32"),
+                                     "azureMonitorProfile.containerInsights.containerNetworkLogs"),
 }
 SCHEMA_INVALID = {"overlay-cannot-be-disabled"}  # sends networkPluginMode: null on purpose
 

@@ -11,7 +11,7 @@ import hashlib
 import uuid
 
 from ..http import Response, json_response
-from . import ids, migration, naming, network, resources, rules
+from . import acns, ids, migration, naming, network, resources, rules
 from .errors import ArmError, bad_request, child_not_found, resource_not_found
 
 PROVIDER = "Microsoft.ContainerService"
@@ -56,6 +56,9 @@ def _cidr_pair(np, raw, single, many, default, ipv6_default):
         np[many] = [np[single]] + ([ipv6_default] if "IPv6" in np["ipFamilies"] else [])
 
 
+LOAD_BALANCER_SKUS = {"standard": "Standard", "basic": "Basic"}
+
+
 def normalize_network(raw, old_np, sub, node_rg):
     np = _backfill(copy.deepcopy(raw or {}), old_np)
     np.setdefault("networkPlugin", "kubenet")
@@ -70,14 +73,12 @@ def normalize_network(raw, old_np, sub, node_rg):
     _cidr_pair(np, raw or {}, "serviceCidr", "serviceCidrs", "10.0.0.0/16", IPV6_SERVICE_CIDR)
     np.setdefault("dnsServiceIP", "10.0.0.10")
     np.setdefault("outboundType", "loadBalancer")
-    np.setdefault("loadBalancerSku", "standard")
-    if np["outboundType"] == "loadBalancer":
+    # ARM matches enum values in any case; AKS answers loadBalancerSku in its own spelling ("Standard" after a create)
+    np["loadBalancerSku"] = LOAD_BALANCER_SKUS.get(str(np.get("loadBalancerSku") or "standard").lower(), np.get("loadBalancerSku"))
+    if np["outboundType"].lower() == "loadbalancer":
         np["loadBalancerProfile"] = _load_balancer(np.get("loadBalancerProfile") or {}, sub, node_rg,
                                                    dual_stack="IPv6" in np["ipFamilies"])
-    advanced = np.get("advancedNetworking")
-    if advanced and advanced.get("enabled"):
-        advanced.setdefault("observability", {"enabled": True})
-        advanced.setdefault("security", {"enabled": np["networkDataplane"].lower() == "cilium"})
+    acns.normalize(np)
     return np
 
 
@@ -171,6 +172,7 @@ def build_cluster(arm, sub, rg, name, body, old):
     props["azurePortalFQDN"] = "%s.portal.hcp.%s.azmk8s.io" % (prefix, _location(location))
     props["networkProfile"] = normalize_network(raw.get("networkProfile"), old_props.get("networkProfile"),
                                                 sub, props["nodeResourceGroup"])
+    acns.normalize_monitor(props)
     props["agentPoolProfiles"] = normalize_pools(props.get("agentPoolProfiles") or [], old_props.get("agentPoolProfiles"),
                                                  props["networkProfile"], version)
     props.setdefault("enableRBAC", True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..faults import FaultInjector
 from ..http import Response, json_response
-from . import aks, authorization, ids, naming, network, resources, rules, versions
+from . import aks, authorization, ids, msi, naming, network, nsg, resources, rules, versions
 from .errors import ArmError, bad_request, resource_group_not_found
 from .identity import Identity
 from .kube import KubeBridge
@@ -108,8 +108,8 @@ class ArmEmulator:
              lambda arm, req, tenant: arm.identity.openid_configuration(req, tenant)),
             ("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", lambda arm, req, tenant: arm.identity.token(req, tenant)),
         ])
-        self._arm_routes = _compile(OPERATION_ROUTES + resources.ROUTES + naming.ROUTES + network.ROUTES + aks.ROUTES
-                                    + versions.ROUTES + authorization.ROUTES)
+        self._arm_routes = _compile(OPERATION_ROUTES + resources.ROUTES + naming.ROUTES + network.ROUTES + nsg.ROUTES
+                                    + aks.ROUTES + versions.ROUTES + authorization.ROUTES + msi.ROUTES)
 
     def bind(self, base_url):
         """Called once the server knows its URL; finishes what a saved state left in flight."""

@@ -10,20 +10,19 @@ import traceback
 import uuid
 
 from ..k8s import start_cluster
+from . import acns
 
 
 def spec(cluster):
     """What the Kubernetes side needs to know about a cluster (compared to decide on update())."""
     props = cluster["properties"]
-    advanced = props["networkProfile"].get("advancedNetworking") or {}
-    enabled = bool(advanced.get("enabled"))
     return {
         "node_pools": [{"name": p["name"], "count": p.get("count", 1), "vmSize": p.get("vmSize"), "osSKU": p.get("osSKU"),
-                        "maxPods": p.get("maxPods"), "mode": p.get("mode"), "osType": p.get("osType")}
+                        "maxPods": p.get("maxPods"), "mode": p.get("mode"), "osType": p.get("osType"),
+                        "localDNS": (p.get("localDNSProfile") or {}).get("mode")}
                        for p in props["agentPoolProfiles"]],
         "network_profile": props["networkProfile"],
-        "acns": {"observability": enabled and bool((advanced.get("observability") or {}).get("enabled")),
-                 "security": enabled and bool((advanced.get("security") or {}).get("enabled"))},
+        "acns": acns.state(props),
     }
 
 

@@ -12,7 +12,7 @@ BadRequest (+ a descriptive subcode) for combinations, PropertyChangeNotAllowed 
 import ipaddress
 from collections import namedtuple
 
-from . import ids, migration, naming, network
+from . import acns, ids, migration, naming, network
 from .errors import ArmError
 
 AKS_DELEGATION = network.AKS_SERVICE.lower()
@@ -123,10 +123,19 @@ def another_operation(ch):
     return None
 
 
+def _casefolded(value):
+    """ARM compares enum values (and so these strings) case-insensitively: "Standard" is "standard"."""
+    if isinstance(value, str):
+        return value.lower()
+    if isinstance(value, list):
+        return [_casefolded(item) for item in value]
+    return value
+
+
 def changed_values(ch, paths):
     for path in paths:
         before, after = ch.old_np.get(path), ch.np.get(path)
-        if ch.old is not None and path in ch.old_np and before != after:
+        if ch.old is not None and path in ch.old_np and _casefolded(before) != _casefolded(after):
             return {"property": "networkProfile." + path}
     return None
 
@@ -421,13 +430,14 @@ def service_overlaps_subnet(ch):
 
 
 def cidr_overlaps_vnet(ch):
-    for key, target in (("podCidr", "networkProfile.podCIDR"), ("serviceCidr", "networkProfile.serviceCIDR")):
-        cidr = _net(ch.np.get(key))
-        if key == "podCidr" and not (ch.overlay() or ch.plugin() == "kubenet"):
-            continue
+    """An overlay/kubenet pod CIDR must stay out of the VNet. The service CIDR need not: real ARM created a cluster
+    with service CIDR 10.0.0.0/16 in VNet 10.0.0.0/8 whose subnets it missed; only subnets count for it
+    (service_overlaps_subnet), as the field's own doc says ("must not overlap with any Subnet IP ranges")."""
+    cidr = _net(ch.np.get("podCidr"))
+    if ch.overlay() or ch.plugin() == "kubenet":
         for space in ch.vnet_space():
             if cidr and cidr.version == space.version and cidr.overlaps(space):
-                return {"cidr": cidr, "vnet": space, "target": target}
+                return {"cidr": cidr, "vnet": space, "target": "networkProfile.podCIDR"}
     return None
 
 
@@ -552,6 +562,7 @@ RULES = [
          "NetworkProfile CIDR {cidr} overlaps with reserved VNET CIDR {vnet}", "{target}", cidr_overlaps_vnet),
 ]
 
+RULES += [Rule(*row) for row in acns.RULES]  # Advanced Container Networking Services: tests/emulator/arm/acns.py
 RULES += [Rule(*row) for row in naming.AKS_RULES]  # naming.py: Azure's naming/sizing rows
 
 

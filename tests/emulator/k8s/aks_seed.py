@@ -8,8 +8,9 @@ Cilium CRDs are registered (the project's own schemas, cilium_crds.py).
 import hashlib
 import ipaddress
 
-from . import engines
+from . import acns, engines
 from .api import CONTROLLER, WriteOptions, timestamp
+from . import kube_system
 from .cilium_crds import crd_documents
 
 NODE_OPTS = WriteOptions(manager="kubelet", track_fields=False)
@@ -28,8 +29,9 @@ def cilium_version(kubernetes_version):
 class ClusterInfo:
     """The ARM-side facts a cluster's contents derive from."""
 
-    def __init__(self, name, resource_group, location, kubernetes_version, node_pools, network_profile, acns):
+    def __init__(self, name, resource_group, location, kubernetes_version, node_pools, network_profile, acns, addons=True):
         self.name = name
+        self.addons = addons  # the other kube-system add-ons (kube_system.py); off only for the scale tests
         self.resource_group = resource_group
         self.location = location
         self.kubernetes_version = kubernetes_version
@@ -97,6 +99,9 @@ def node_object(info, pool, index, ordinal):
         # a label value holds at most 63 characters: long node resource group names are cut to fit
         "kubernetes.azure.com/cluster": info.node_resource_group[:63].rstrip("-_."),
         "kubernetes.azure.com/ebpf-dataplane": "cilium",
+        # LocalDNS runs with agentPoolProfiles[].localDNSProfile.mode Required (Preferred only validates the
+        # setup, per the localdns-custom doc); the node label as AgentBaker sets it
+        "kubernetes.azure.com/localdns-state": "enabled" if (pool.get("localDNS") or "").lower() == "required" else "disabled",
         "kubernetes.azure.com/mode": mode,
         "kubernetes.azure.com/node-image-version": "AKSUbuntu-2204gen2containerd-202506.02.0",
         "kubernetes.azure.com/nodepool-type": "VirtualMachineScaleSets",
@@ -192,9 +197,7 @@ def sync_nodes(api, info):
 
 
 def cilium_config(info):
-    """The cilium-config keys AKS sets (enable-l7-proxy and hubble follow ACNS)."""
-    security = bool(info.acns.get("security"))
-    observability = bool(info.acns.get("observability"))
+    """The cilium-config keys AKS sets (the ACNS ones come from acns.config_keys)."""
     minor = tuple(int(p) for p in info.kubernetes_version.split(".")[:2])
     data = {
         "agent-not-ready-taint-key": "node.cilium.io/agent-not-ready",
@@ -221,8 +224,6 @@ def cilium_config(info):
         "enable-endpoint-routes": "true",
         "enable-health-check-nodeport": "true",
         "enable-health-checking": "true",
-        "enable-host-legacy-routing": "true",
-        "enable-hubble": "true" if observability else "false",
         "enable-ipv4": "true",
         "enable-ipv4-masquerade": "false",
         "enable-ipv6": "false",
@@ -230,7 +231,6 @@ def cilium_config(info):
         "enable-k8s-networkpolicy": "true",
         "enable-k8s-terminating-endpoint": "true",
         "enable-l2-neigh-discovery": "true",
-        "enable-l7-proxy": "true" if security else "false",
         "enable-local-node-route": "false",
         "enable-local-redirect-policy": "true",
         "enable-metrics": "true",
@@ -274,17 +274,19 @@ def cilium_config(info):
         "tofqdns-proxy-response-max-delay": "100ms",
         "unmanaged-pod-watcher-interval": "0",
     }
-    if observability:
-        data.update({"hubble-disable-tls": "false", "hubble-listen-address": ":4244",
-                     "hubble-metrics": "flow:sourceEgressContext=pod;destinationIngressContext=pod tcp dns",
-                     "hubble-metrics-server": ":9965", "hubble-socket-path": "/var/run/cilium/hubble.sock",
-                     "hubble-tls-cert-file": "/var/lib/cilium/tls/hubble/server.crt",
-                     "hubble-tls-client-ca-files": "/var/lib/cilium/tls/hubble/client-ca.crt",
-                     "hubble-tls-key-file": "/var/lib/cilium/tls/hubble/server.key"})
+    data.update(acns.config_keys(info.acns))
     return data
 
 
 AKS_LABELS = {"addonmanager.kubernetes.io/mode": "Reconcile", "kubernetes.azure.com/managedby": "aks"}
+# what `kubectl get ds,deploy -n kube-system --show-labels` shows on cilium and cilium-operator: AKS installs
+# Cilium with a Flux HelmRelease, not through the addon manager
+CILIUM_LABELS = {"app.kubernetes.io/managed-by": "Helm", "helm.toolkit.fluxcd.io/name": "cilium-adapter-helmrelease",
+                 "kubernetes.azure.com/managedby": "aks"}
+# the agent goes where the node image says the eBPF dataplane is cilium (node affinity: its node selector is <none>)
+CILIUM_NODES = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [
+    {"key": "kubernetes.azure.com/ebpf-dataplane", "operator": "In", "values": ["cilium"]},
+    {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}]}}}
 
 
 def _container(name, image, **extra):
@@ -299,20 +301,21 @@ def cilium_daemonset(info):
     labels = {"k8s-app": "cilium", "kubernetes.azure.com/ebpf-dataplane": "cilium"}
     return {
         "apiVersion": "apps/v1", "kind": "DaemonSet",
-        "metadata": {"name": "cilium", "namespace": "kube-system", "labels": dict(AKS_LABELS, **{"k8s-app": "cilium"})},
+        "metadata": {"name": "cilium", "namespace": "kube-system", "labels": dict(CILIUM_LABELS, **{"k8s-app": "cilium"})},
         "spec": {
             "selector": {"matchLabels": {"k8s-app": "cilium"}},
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 2, "maxSurge": 0}},
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": {"labels": labels,
+                             "annotations": {acns.RESTART_ANNOTATION: acns.restart_checksum(cilium_config(info))}},
                 "spec": {
                     "containers": [_container("cilium-agent", image, command=["cilium-agent"],
                                               args=["--config-dir=/tmp/cilium/config-map"],
                                               ports=[{"name": "peer-service", "containerPort": 4244, "hostPort": 4244}])],
                     "initContainers": [_container("mount-cgroup", image), _container("apply-sysctl-overwrites", image),
                                        _container("clean-cilium-state", image)],
+                    "affinity": CILIUM_NODES,
                     "hostNetwork": True,
-                    "nodeSelector": {"kubernetes.azure.com/ebpf-dataplane": "cilium", "kubernetes.io/os": "linux"},
                     "priorityClassName": "system-node-critical",
                     "serviceAccountName": "cilium",
                     "tolerations": [{"operator": "Exists"}],
@@ -327,7 +330,7 @@ def operator_deployment(info):
     labels = {"io.cilium/app": "operator", "name": "cilium-operator"}
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "cilium-operator", "namespace": "kube-system", "labels": dict(AKS_LABELS, **labels)},
+        "metadata": {"name": "cilium-operator", "namespace": "kube-system", "labels": dict(CILIUM_LABELS, **labels)},
         "spec": {
             "replicas": 2,
             "selector": {"matchLabels": dict(labels)},
@@ -421,6 +424,8 @@ def seed(api, info):
                    CONTROLLER)
     api.create(rtype("apps", "deployments"), "kube-system", coredns_deployment(), CONTROLLER)
     api.create(rtype("policy", "poddisruptionbudgets"), "kube-system", coredns_pdb(), CONTROLLER)
+    if info.addons:
+        kube_system.seed_addons(api, info)
     sync_acns(api, info)
 
 
@@ -457,21 +462,5 @@ def install_cilium(api, info):
 
 
 def sync_acns(api, info):
-    """Apply the ACNS flags: cilium-config keys and the hubble-relay Deployment."""
-    cm_type = api.registry.get("", "v1", "configmaps")
-    deploy_type = api.registry.get("apps", "v1", "deployments")
-    current = api.store.get(cm_type.key, "kube-system", "cilium-config")
-    if current is not None:
-        data = dict(current.get("data") or {})
-        for key in [k for k in data if k.startswith("hubble-")]:
-            del data[key]
-        data.update(cilium_config(info))
-        if data != current.get("data"):
-            new = dict(current, data=data)
-            new["metadata"] = dict(current["metadata"])
-            api.write(cm_type, current, new, WriteOptions(manager="aks-operator"))
-    relay = api.store.get(deploy_type.key, "kube-system", "hubble-relay")
-    if info.acns.get("observability") and relay is None:
-        api.create(deploy_type, "kube-system", hubble_relay_deployment(), CONTROLLER)
-    elif not info.acns.get("observability") and relay is not None:
-        api.remove(deploy_type, relay)
+    """Apply the ACNS state (acns.py): cilium-config keys, agent rollout, Envoy, Hubble Relay, flow-log CRD."""
+    acns.sync(api, info, hubble_relay_deployment())

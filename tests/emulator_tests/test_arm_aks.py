@@ -202,7 +202,7 @@ def test_agent_pools_are_views_of_the_cluster(sdk, group):
     pools.begin_delete(group, "pools", "user").result()
     assert [p.name for p in pools.list(group, "pools")] == ["system"]
     last = _error(lambda: pools.begin_delete(group, "pools", "system"))
-    assert last.error.code == "InvalidParameter"
+    assert last.error.code == "MustDefineAtLeastOneSystemPool"
 
 
 def test_admin_credentials_refused_when_local_accounts_are_disabled(sdk, group):

@@ -124,7 +124,7 @@ CASES = {
                  "agentPoolProfiles"),
     "node-subnet-not-delegated": (create(OVERLAY, lambda n: pools({"vnetSubnetID": n.sql})), None),
     "pod-subnet-free": (create(VNET_MODE, lambda n: pools({"vnetSubnetID": n.nodes, "podSubnetID": n.sql})), None),
-    "subnet-size": (create(OVERLAY, lambda n: pools({"vnetSubnetID": n.tiny})), None),
+    "subnet-size": (create(OVERLAY, lambda n: pools({"vnetSubnetID": n.tiny})), "agentPoolProfile.vnetSubnetID"),
     "service-and-dns-together": (create(dict(OVERLAY, serviceCidr="10.1.0.0/16")), "networkProfile.dnsServiceIP"),
     "dns-in-service-cidr": (create(dict(OVERLAY, serviceCidr="10.0.0.0/16", dnsServiceIP="10.1.0.10")),
                             "networkProfile.dnsServiceIP"),
@@ -166,6 +166,13 @@ CASES = {
     "acns-logs-kubernetes-version": (create(dict(OVERLAY, advancedNetworking=ACNS), azureMonitorProfile=LOGS,
                                             kubernetesVersion="1.32"),
                                      "azureMonitorProfile.containerInsights.containerNetworkLogs"),
+    "allocation-mode-needs-pod-subnet": (create(OVERLAY, pools({"podIPAllocationMode": "StaticBlock"})),
+                                         "agentPoolProfiles[0].podIPAllocationMode"),
+    "allocation-mode-immutable": (change("vnet-azure", pool={"podIPAllocationMode": "StaticBlock"}),
+                                  "agentPoolProfiles[0].podIPAllocationMode"),
+    "one-allocation-mode-per-subnet": (create(VNET_MODE, lambda n: pools({"vnetSubnetID": n.nodes, "podSubnetID": n.pods,
+                                                                          "podIPAllocationMode": "StaticBlock"})),
+                                       "agentPoolProfiles[0].podIPAllocationMode"),
 }
 SCHEMA_INVALID = {"overlay-cannot-be-disabled"}  # sends networkPluginMode: null on purpose
 

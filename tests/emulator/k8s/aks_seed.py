@@ -12,6 +12,7 @@ from . import acns, engines
 from .api import CONTROLLER, WriteOptions, timestamp
 from . import kube_system
 from .cilium_crds import crd_documents
+from .podnet import PodNetwork, allocation
 
 NODE_OPTS = WriteOptions(manager="kubelet", track_fields=False)
 MCR = "mcr.microsoft.com/containernetworking/cilium"
@@ -29,7 +30,9 @@ def cilium_version(kubernetes_version):
 class ClusterInfo:
     """The ARM-side facts a cluster's contents derive from."""
 
-    def __init__(self, name, resource_group, location, kubernetes_version, node_pools, network_profile, acns, addons=True):
+    def __init__(self, name, resource_group, location, kubernetes_version, node_pools, network_profile, acns, addons=True,
+                 addresses=None, owner=None):
+        self.podnet = PodNetwork(dict(network_profile or {}), addresses, owner or "%s/%s" % (resource_group, name))
         self.name = name
         self.addons = addons  # the other kube-system add-ons (kube_system.py); off only for the scale tests
         self.resource_group = resource_group
@@ -53,6 +56,14 @@ class ClusterInfo:
     @property
     def dns_service_ip(self):
         return self.network_profile.get("dnsServiceIP") or "10.0.0.10"
+
+    @property
+    def network_profile(self):
+        return self.podnet.network_profile
+
+    @network_profile.setter
+    def network_profile(self, value):
+        self.podnet.network_profile = value
 
     @property
     def overlay(self):
@@ -85,16 +96,18 @@ def node_object(info, pool, index, ordinal):
     mode = (pool.get("mode") or "System").lower()
     os_sku = pool.get("osSKU") or "Ubuntu"
     os_type = (pool.get("osType") or "Linux").lower()
-    address = str(ipaddress.ip_address("10.224.0.4") + ordinal)
+    address = info.podnet.node_ip(pool, name, str(ipaddress.ip_address("10.224.0.4") + ordinal))
     network = ipaddress.ip_network(info.pod_cidr, strict=False)
     pod_cidr = "%s/24" % ipaddress.ip_address(int(network.network_address) + 256 * (ordinal % max(network.num_addresses // 256, 1)))
+    zones = pool.get("availabilityZones") or []
+    zone = "%s-%s" % (info.location, zones[index % len(zones)]) if zones else "0"
     labels = {
         "agentpool": pool["name"],
         "beta.kubernetes.io/arch": "amd64",
         "beta.kubernetes.io/instance-type": vm_size,
         "beta.kubernetes.io/os": os_type,
         "failure-domain.beta.kubernetes.io/region": info.location,
-        "failure-domain.beta.kubernetes.io/zone": "0",
+        "failure-domain.beta.kubernetes.io/zone": zone,
         "kubernetes.azure.com/agentpool": pool["name"],
         # a label value holds at most 63 characters: long node resource group names are cut to fit
         "kubernetes.azure.com/cluster": info.node_resource_group[:63].rstrip("-_."),
@@ -103,7 +116,7 @@ def node_object(info, pool, index, ordinal):
         # setup, per the localdns-custom doc); the node label as AgentBaker sets it
         "kubernetes.azure.com/localdns-state": "enabled" if (pool.get("localDNS") or "").lower() == "required" else "disabled",
         "kubernetes.azure.com/mode": mode,
-        "kubernetes.azure.com/node-image-version": "AKSUbuntu-2204gen2containerd-202506.02.0",
+        "kubernetes.azure.com/node-image-version": pool.get("nodeImageVersion") or "AKSUbuntu-2204gen2containerd-202506.02.0",
         "kubernetes.azure.com/nodepool-type": "VirtualMachineScaleSets",
         "kubernetes.azure.com/os-sku": os_sku,
         "kubernetes.azure.com/role": "agent",
@@ -117,13 +130,13 @@ def node_object(info, pool, index, ordinal):
         "storagetier": "Premium_LRS",
         "topology.disk.csi.azure.com/zone": "",
         "topology.kubernetes.io/region": info.location,
-        "topology.kubernetes.io/zone": "0",
+        "topology.kubernetes.io/zone": zone,
     }
     if not info.cilium:
         del labels["kubernetes.azure.com/ebpf-dataplane"]
-    if info.overlay:
-        labels["kubernetes.azure.com/azure-cni-overlay"] = "true"
-        labels["kubernetes.azure.com/podnetwork-type"] = "overlay"
+    labels.update(info.podnet.labels(pool))
+    labels.update(pool.get("nodeLabels") or {})
+    with_pod_cidr = allocation(pool, info.network_profile) in ("overlay", "kubenet")
     max_pods = str(pool.get("maxPods") or 250)
     capacity = {"cpu": "2", "ephemeral-storage": "129886128Ki", "hugepages-1Gi": "0", "hugepages-2Mi": "0",
                 "memory": "7097684Ki", "pods": max_pods}
@@ -132,10 +145,11 @@ def node_object(info, pool, index, ordinal):
         "metadata": {"name": name, "labels": labels,
                      "annotations": {"node.alpha.kubernetes.io/ttl": "0",
                                      "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
-        "spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr],
-                 "providerID": "azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/%s/providers/"
-                               "Microsoft.Compute/virtualMachineScaleSets/aks-%s-%s-vmss/virtualMachines/%d"
-                               % (info.node_resource_group.lower(), pool["name"], info.pool_digits, index)},
+        "spec": dict({"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]} if with_pod_cidr else {},
+                     **({"taints": _taints(pool)} if pool.get("nodeTaints") else {}),
+                     providerID="azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/%s/providers/"
+                                "Microsoft.Compute/virtualMachineScaleSets/aks-%s-%s-vmss/virtualMachines/%d"
+                                % (info.node_resource_group.lower(), pool["name"], info.pool_digits, index)),
         "status": {
             "addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": name}],
             "allocatable": dict(capacity, cpu="1900m", memory="5160788Ki"),
@@ -151,6 +165,16 @@ def node_object(info, pool, index, ordinal):
                          "machineID": "", "operatingSystem": "linux", "osImage": "Ubuntu 22.04.5 LTS", "systemUUID": ""},
         },
     }
+
+
+def _taints(pool):
+    """nodeTaints "key=value:Effect" as Node taints."""
+    taints = []
+    for text in pool.get("nodeTaints") or []:
+        key_value, _unused, effect = text.partition(":")
+        key, _unused, value = key_value.partition("=")
+        taints.append(dict({"key": key, "effect": effect}, **({"value": value} if value else {})))
+    return taints
 
 
 def _node_condition(kind, status, reason, message):
@@ -173,6 +197,7 @@ def sync_nodes(api, info):
     for name, node in existing.items():
         if name not in wanted:
             api.remove(node_type, node)
+            info.podnet.node_left(name)
             if cilium_node_type is not None:
                 cilium_node = api.store.get(cilium_node_type.key, "", name)
                 if cilium_node is not None:
@@ -181,16 +206,20 @@ def sync_nodes(api, info):
         if name in existing:
             continue
         node = node_object(info, pool, index, ordinal)
+        not_ready = info.podnet.node_joined(pool, name)
+        if not_ready:  # CNI has no addresses for it: the kubelet reports the network not ready
+            node["status"]["conditions"][-1] = _node_condition("Ready", "False", "KubeletNotReady", not_ready)
         created, _unused = api.create(node_type, None, node, NODE_OPTS)  # the kubelet registers, then reports status
         api.write(node_type, created, dict(created, status=node["status"]), NODE_OPTS, "status")
         if cilium_node_type is not None:
             internal = node["status"]["addresses"][0]["address"]
+            addresses = [{"type": "InternalIP", "ip": internal}]
+            if node["spec"].get("podCIDR"):
+                addresses.append({"type": "CiliumInternalIP", "ip": str(ipaddress.ip_network(node["spec"]["podCIDR"])[1])})
             api.create(cilium_node_type, None, {
                 "apiVersion": "cilium.io/v2", "kind": "CiliumNode",
                 "metadata": {"name": name, "labels": dict(node["metadata"]["labels"])},
-                "spec": {"addresses": [{"type": "InternalIP", "ip": internal},
-                                       {"type": "CiliumInternalIP", "ip": str(ipaddress.ip_network(node["spec"]["podCIDR"])[1])}],
-                         "ipam": {"podCIDRs": node["spec"]["podCIDRs"]}}}, NODE_OPTS)
+                "spec": {"addresses": addresses, "ipam": {"podCIDRs": node["spec"].get("podCIDRs") or []}}}, NODE_OPTS)
 
 
 # ---------------------------------------------------------------- kube-system

@@ -37,10 +37,15 @@ def task(module, args, name=None, **extra):
 
 
 def run_logged(emulator, ansible, text, **kwargs):
-    """Run a playbook; (result, every ARM request it sent, the writes among them)."""
+    """Run a playbook; (result, every ARM request it sent, the writes among them). ``counts`` (a dict), when
+    given, gets the number of requests of every kind (ARM, and the cloud metadata / Entra ID ones)."""
+    counts = kwargs.pop("counts", None)
     started = time.time()
     result = ansible(text, **kwargs)
-    sent = [e for e in emulator.requests(since=started) if e["path"].lower().startswith("/subscriptions")]
+    every = emulator.requests(since=started)
+    sent = [e for e in every if e["path"].lower().startswith("/subscriptions")]
+    if counts is not None:
+        counts.update(total=len(every), arm=len(sent), arm_writes=len(writes(sent)))
     return result, sent, writes(sent)
 
 
@@ -94,19 +99,19 @@ def test_multi_pool_playbook_from_nothing_rerun_and_kubectl(emulator, ansible, t
     extra = {"azcni_cluster_name": "multi-" + suffix, "azcni_resource_group": "rg-multi-" + suffix,
              "azcni_kubeconfig": str(tmp_path / "kubeconfig"), "azcni_system_pool": {"count": 2}}
     path = os.path.join(PLAYBOOKS, "vnet_multi_pool.yml")
-    first, sent, wrote = run_logged(emulator, ansible, path, extra_vars=extra, inventory=INVENTORY)
+    first_counts, again_counts = {}, {}
+    first, sent, wrote = run_logged(emulator, ansible, path, extra_vars=extra, inventory=INVENTORY, counts=first_counts)
     assert first.rc == 0, first.stdout
     assert kinds(wrote) == ["PUT resourcegroups", "PUT virtualnetworks", "PUT managedclusters", "PUT agentpools"]
     pool_put = wrote[-1]["body"]["properties"]
     assert (pool_put["podIPAllocationMode"], pool_put["maxPods"], pool_put["mode"]) == ("StaticBlock", 63, "User")
     assert pool_put["podSubnetID"].endswith("/subnets/pods-user")
-    created = len(sent)
 
-    again, sent, wrote = run_logged(emulator, ansible, path, extra_vars=extra, inventory=INVENTORY)
+    again, sent, wrote = run_logged(emulator, ansible, path, extra_vars=extra, inventory=INVENTORY, counts=again_counts)
     assert again.rc == 0, again.stdout
     assert wrote == [], kinds(wrote)
     assert again.changed_tasks == []
-    print("vnet_multi_pool.yml requests: first run %d, re-run %d" % (created, len(sent)))
+    print("vnet_multi_pool.yml requests: first run %s, re-run %s" % (first_counts, again_counts))
 
     kubeconfig = extra["azcni_kubeconfig"]
     nodes = kubectl(kubectl_path(), kubeconfig, "get", "nodes", "-L", "agentpool", "--no-headers")

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark (not a test): cilium_status check_workloads on a large emulated AKS cluster.
 
-    python -m tests.bench.bench_limitations [--pods 10000] [--services 5000] [--nodes 100] [--runs 3] [--json out.json]
+    python -m tests.bench.bench_limitations [--pods 10000] [--services 5000] [--nodes 100] [--runs 3]
+                                            [--kubernetes-version 1.31.10] [--json out.json]
 
 Starts one emulated cluster and fills it in-process with ``--pods`` pods (Deployment-style labels,
 a share of Spark-style pods with a unique label each, a few hostNetwork pods with host ports) and
@@ -148,7 +149,8 @@ def best(runs, function, *args):
 
 
 def measure(cluster, workdir, options):
-    numbers = dict(nodes=options.nodes, pods=options.pods, services=options.services)
+    numbers = dict(nodes=options.nodes, pods=options.pods, services=options.services,
+                   kubernetes_version=options.kubernetes_version)
     started = time.monotonic()
     fill(cluster, options.pods, options.services)
     settle(cluster, options.pods)
@@ -160,6 +162,7 @@ def measure(cluster, workdir, options):
         numbers.update({key + "_seconds": round(took, 3), key + "_peak_rss_mib": round(peak, 1),
                         key + "_requests": len(requests)})
         if check:
+            numbers["cilium_version"] = result["version"]
             numbers["requests_by_path"] = dict(Counter(r["path"] for r in requests))
             numbers["findings"] = dict(Counter(f["id"] for f in result["workload_findings"]))
     for label, what in (("kubectl_pods_svc", "pods,svc"),
@@ -177,11 +180,13 @@ def main():
     parser.add_argument("--services", type=int, default=5000)
     parser.add_argument("--nodes", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--kubernetes-version", default="1.31.10",
+                        help="1.31 runs Cilium 1.16, where every check applies (default)")
     parser.add_argument("--json", help="also write the numbers to this file")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-limitations-") as workdir:
         sys.path.insert(0, collections_root(workdir))
-        with BenchCluster(workdir, options.nodes, pod_ready_delay=0.0) as cluster:
+        with BenchCluster(workdir, options.nodes, pod_ready_delay=0.0, kubernetes_version=options.kubernetes_version) as cluster:
             numbers = measure(cluster, workdir, options)
     report(numbers, options.json)
 

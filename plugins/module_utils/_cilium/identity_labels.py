@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Identity label exclusions: the ``labels`` key of cilium-config, the one Cilium setting AKS lets users change.
 
-``plan`` is pure: the value to store and whether the agents still run an older one. ``run_module``
-patches only that key (a JSON merge patch of ``data.labels``, so every other key stays as it is), then restarts the agent DaemonSet with the restart engine and waits like
+``plan`` is pure: the value to store and whether the agents still run an older one.
+``run_identity_labels`` patches only that key (a JSON merge patch of ``data.labels``, so every other
+key stays as it is), then restarts the agent DaemonSet with the restart engine and waits like
 ``kubectl rollout status``. The agents load the setting when they start: an agent pod created
 before the key was last written still runs the old one, so a re-run after an interrupted restart
 restarts again, and a re-run after a complete one sends no write.

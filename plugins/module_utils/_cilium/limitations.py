@@ -57,7 +57,6 @@ LIMITATIONS = (
     Limitation("windows-nodes", "error", None, None,
                "Azure CNI Powered by Cilium is available for Linux only", AKS_DOC),
 )
-BY_ID = dict((row.id, row) for row in LIMITATIONS)
 SEVERITY_ORDER = dict(error=0, warning=1, info=2)
 
 
@@ -303,8 +302,7 @@ def pages(client, collection, limit=None):
     token = None
     while True:
         page = client.request("GET", collection, dict(limit=limit or PAGE, **{"continue": token})) or {}
-        for item in page.get("items") or []:
-            yield item
+        yield from page.get("items") or []
         token = (page.get("metadata") or {}).get("continue")
         if not token:
             return

@@ -34,8 +34,8 @@ def cluster(*pools, plugin="azure", mode=None):
     if mode:
         network["networkPluginMode"] = mode
     system = {"name": "system", "mode": "System", "count": 3, "vnetSubnetID": NET + "nodes", "podSubnetID": NET + "pods"}
-    return {"id": CLUSTER_ID, "name": "aks1", "properties": {"kubernetesVersion": "1.33", "networkProfile": network,
-                                                            "agentPoolProfiles": [system] + list(pools)}}
+    properties = {"kubernetesVersion": "1.33", "networkProfile": network, "agentPoolProfiles": [system] + list(pools)}
+    return {"id": CLUSTER_ID, "name": "aks1", "properties": properties}
 
 
 def test_same_values_in_other_spelling_are_no_change():
@@ -111,8 +111,8 @@ def test_pool_resource_and_subnet_usage_are_what_azure_shows():
     pool = returned_pool()
     resource = nodepool.pool_resource(cluster(pool), "web", pool)
     assert resource["id"] == CLUSTER_ID + "/agentPools/web" and "name" not in resource["properties"]
-    usages = [{"id": NET + "pods-web", "currentValue": 128, "limit": 4091}, {"id": NET + "nodes", "currentValue": 5,
-                                                                            "limit": 1019}]
+    usages = [{"id": NET + "pods-web", "currentValue": 128, "limit": 4091},
+              {"id": NET + "nodes", "currentValue": 5, "limit": 1019}]
     assert nodepool.subnet_usage(usages, pool) == [
         {"id": NET + "nodes", "name": "nodes", "role": "node", "limit": 1019, "in_use": 5, "free": 1014},
         {"id": NET + "pods-web", "name": "pods-web", "role": "pod", "limit": 4091, "in_use": 128, "free": 3963}]

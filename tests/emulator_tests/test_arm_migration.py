@@ -168,6 +168,9 @@ def test_kubenet_calico_to_overlay_cilium_in_aks_order(sdk, group, emulator):
     assert all(n["metadata"]["labels"].get("kubernetes.azure.com/azure-cni-overlay") == "true"
                for n in handle.store.objects("/nodes"))
     mid = _names(handle, "/nodes")
+    # the reimage moved coredns: until its pods are ready again, coredns-pdb blocks the next drain (as on AKS)
+    assert _settled(handle, lambda: (handle.store.get("policy/poddisruptionbudgets", "kube-system", "coredns-pdb")
+                                     .get("status") or {}).get("disruptionsAllowed", 0) > 0)
     clusters.begin_create_or_update(group, "kc", cluster_body(
         dict(overlay, networkDataplane="cilium", networkPolicy="cilium"))).result()
     assert not set(_names(handle, "/nodes")) & set(mid)

@@ -60,7 +60,8 @@ def test_daemonset_rolling_update_honours_max_unavailable(k8s_factory, tmp_path)
     after = pods_of(cluster, "k8s-app=cilium")
     assert len(after) == 6 and not {p["metadata"]["name"] for p in after} & before
     assert all(re.fullmatch("cilium-%s{5}" % SUFFIX, p["metadata"]["name"]) for p in after)
-    revisions = sorted((r["revision"], r["metadata"]["name"]) for r in cluster.store.objects("apps/controllerrevisions", "kube-system"))
+    revisions = sorted((r["revision"], r["metadata"]["name"]) for r in cluster.store.objects("apps/controllerrevisions", "kube-system")
+                       if re.fullmatch("cilium-[^-]+", r["metadata"]["name"]))
     assert [r for r, _unused in revisions] == [1, 2]
     assert {p["metadata"]["labels"]["controller-revision-hash"] for p in after} == {revisions[-1][1].split("-", 1)[1]}
     status = apps.read_namespaced_daemon_set("cilium", "kube-system").status

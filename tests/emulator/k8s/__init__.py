@@ -212,12 +212,15 @@ class ClusterHandle:
 
 
 def start_cluster(ca, name, resource_group, location="westeurope", kubernetes_version="1.33.2", node_pools=None,
-                  network_profile=None, acns=None, pod_ready_delay=0.2, port=0):
-    """Start one emulated AKS cluster's Kubernetes API (see ClusterHandle)."""
+                  network_profile=None, acns=None, pod_ready_delay=0.2, port=0, addons=True):
+    """Start one emulated AKS cluster's Kubernetes API (see ClusterHandle).
+
+    addons=False leaves out the kube-system add-ons beside Cilium and coredns (kube_system.py).
+    """
     if kubernetes_version.count(".") == 1:
         kubernetes_version += ".0"  # an ARM "1.33" runs some 1.33.x patch
     info = aks_seed.ClusterInfo(name, resource_group, location, kubernetes_version, node_pools or DEFAULT_POOLS,
-                                network_profile, acns)
+                                network_profile, acns, addons)
     return ClusterHandle(ca, info, pod_ready_delay, port)
 
 

@@ -10,6 +10,7 @@ import ipaddress
 
 from . import engines
 from .api import CONTROLLER, WriteOptions, timestamp
+from . import kube_system
 from .cilium_crds import crd_documents
 
 NODE_OPTS = WriteOptions(manager="kubelet", track_fields=False)
@@ -28,8 +29,9 @@ def cilium_version(kubernetes_version):
 class ClusterInfo:
     """The ARM-side facts a cluster's contents derive from."""
 
-    def __init__(self, name, resource_group, location, kubernetes_version, node_pools, network_profile, acns):
+    def __init__(self, name, resource_group, location, kubernetes_version, node_pools, network_profile, acns, addons=True):
         self.name = name
+        self.addons = addons  # the other kube-system add-ons (kube_system.py); off only for the scale tests
         self.resource_group = resource_group
         self.location = location
         self.kubernetes_version = kubernetes_version
@@ -284,6 +286,14 @@ def cilium_config(info):
 
 
 AKS_LABELS = {"addonmanager.kubernetes.io/mode": "Reconcile", "kubernetes.azure.com/managedby": "aks"}
+# what `kubectl get ds,deploy -n kube-system --show-labels` shows on cilium and cilium-operator: AKS installs
+# Cilium with a Flux HelmRelease, not through the addon manager
+CILIUM_LABELS = {"app.kubernetes.io/managed-by": "Helm", "helm.toolkit.fluxcd.io/name": "cilium-adapter-helmrelease",
+                 "kubernetes.azure.com/managedby": "aks"}
+# the agent goes where the node image says the eBPF dataplane is cilium (node affinity: its node selector is <none>)
+CILIUM_NODES = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [
+    {"key": "kubernetes.azure.com/ebpf-dataplane", "operator": "In", "values": ["cilium"]},
+    {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}]}}}
 
 
 def _container(name, image, **extra):
@@ -298,7 +308,7 @@ def cilium_daemonset(info):
     labels = {"k8s-app": "cilium", "kubernetes.azure.com/ebpf-dataplane": "cilium"}
     return {
         "apiVersion": "apps/v1", "kind": "DaemonSet",
-        "metadata": {"name": "cilium", "namespace": "kube-system", "labels": dict(AKS_LABELS, **{"k8s-app": "cilium"})},
+        "metadata": {"name": "cilium", "namespace": "kube-system", "labels": dict(CILIUM_LABELS, **{"k8s-app": "cilium"})},
         "spec": {
             "selector": {"matchLabels": {"k8s-app": "cilium"}},
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 2, "maxSurge": 0}},
@@ -310,8 +320,8 @@ def cilium_daemonset(info):
                                               ports=[{"name": "peer-service", "containerPort": 4244, "hostPort": 4244}])],
                     "initContainers": [_container("mount-cgroup", image), _container("apply-sysctl-overwrites", image),
                                        _container("clean-cilium-state", image)],
+                    "affinity": CILIUM_NODES,
                     "hostNetwork": True,
-                    "nodeSelector": {"kubernetes.azure.com/ebpf-dataplane": "cilium", "kubernetes.io/os": "linux"},
                     "priorityClassName": "system-node-critical",
                     "serviceAccountName": "cilium",
                     "tolerations": [{"operator": "Exists"}],
@@ -326,7 +336,7 @@ def operator_deployment(info):
     labels = {"io.cilium/app": "operator", "name": "cilium-operator"}
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "cilium-operator", "namespace": "kube-system", "labels": dict(AKS_LABELS, **labels)},
+        "metadata": {"name": "cilium-operator", "namespace": "kube-system", "labels": dict(CILIUM_LABELS, **labels)},
         "spec": {
             "replicas": 2,
             "selector": {"matchLabels": dict(labels)},
@@ -420,6 +430,8 @@ def seed(api, info):
                    CONTROLLER)
     api.create(rtype("apps", "deployments"), "kube-system", coredns_deployment(), CONTROLLER)
     api.create(rtype("policy", "poddisruptionbudgets"), "kube-system", coredns_pdb(), CONTROLLER)
+    if info.addons:
+        kube_system.seed_addons(api, info)
     sync_acns(api, info)
 
 

@@ -5,7 +5,7 @@ import json
 import math
 
 from ..api import CONTROLLER, NAME_ALPHABET, POD_CREATE, parse_time
-from ..selection import labels_match, parse_labels
+from ..selection import labels_match, parse_labels, selector_requirements
 
 
 def fnv32a(data):
@@ -89,9 +89,20 @@ def node_schedulable(node, template):
     ready = condition(node, "Ready")
     if not ready or ready.get("status") != "True":
         return False
-    wanted = ((template or {}).get("spec") or {}).get("nodeSelector") or {}
+    return node_fits(node, template)
+
+
+def node_fits(node, template):
+    """The pod template's nodeSelector and required node affinity (any term, all of its expressions) match the node."""
+    spec = (template or {}).get("spec") or {}
     labels = node["metadata"].get("labels") or {}
-    return all(labels.get(k) == v for k, v in wanted.items())
+    if not all(labels.get(k) == v for k, v in (spec.get("nodeSelector") or {}).items()):
+        return False
+    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    terms = required.get("nodeSelectorTerms") or []
+    return not terms or any(labels_match(selector_requirements({"matchExpressions": t.get("matchExpressions")}), labels)
+                            for t in terms)
 
 
 class Controller:

@@ -5,7 +5,7 @@ import copy
 import time
 
 from ..api import CONTROLLER
-from .common import Controller, controller_uid, owner_ref, pod_available, pod_ready, scaled, template_hash
+from .common import Controller, controller_uid, node_fits, owner_ref, pod_available, pod_ready, scaled, template_hash
 
 
 class DaemonSetController(Controller):
@@ -17,9 +17,7 @@ class DaemonSetController(Controller):
         template = spec.get("template") or {}
         hash_value = template_hash(template)
         self._revision(ds, template, hash_value)
-        wanted_selector = (template.get("spec") or {}).get("nodeSelector") or {}
-        eligible = [n["metadata"]["name"] for n in nodes
-                    if all((n["metadata"].get("labels") or {}).get(k) == v for k, v in wanted_selector.items())]
+        eligible = [n["metadata"]["name"] for n in nodes if node_fits(n, template)]
         eligible_set = set(eligible)
         live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
         by_node = {}

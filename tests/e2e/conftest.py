@@ -44,6 +44,23 @@ def collections_path(tmp_path_factory):
     return str(root)
 
 
+def task(name, module, args, **keywords):
+    """One task of ``playbook``: ``module`` is a short azcni.cilium name, ``keywords`` are task keywords
+    (register, check_mode, ignore_errors...)."""
+    return dict(keywords, name=name, module=module, args=args)
+
+
+def playbook(*tasks, hosts="localhost"):
+    """The text of a one-play playbook (local connection, no facts) running ``tasks`` in order."""
+    lines = ["- hosts: %s" % hosts, "  connection: local", "  gather_facts: false", "  tasks:"]
+    for item in tasks:
+        lines.append("    - name: %s" % json.dumps(item["name"]))
+        lines.append("      azcni.cilium.%s: %s" % (item["module"], json.dumps(item["args"])))
+        lines.extend("      %s: %s" % (key, json.dumps(value)) for key, value in item.items()
+                     if key not in ("name", "module", "args"))
+    return "\n".join(lines) + "\n"
+
+
 class PlaybookResult(object):
     """What one ansible-playbook run did, task by task."""
 

@@ -49,14 +49,15 @@ def settle(cluster, check, timeout=10.0):
 def restart_agents(cluster):
     """kubectl rollout restart ds/cilium, then wait until every agent pod is new and ready."""
     ds_type = rtype(cluster, "apps", "daemonsets")
-    old = {p["metadata"]["uid"] for p in cluster.store.objects("/pods", "kube-system") if p["metadata"]["labels"].get("k8s-app") == "cilium"}
+    old = {p["metadata"]["uid"] for p in cluster.store.objects("/pods", "kube-system") if (p["metadata"].get("labels") or {}).get("k8s-app") == "cilium"}
     current = cluster.store.get(ds_type.key, "kube-system", "cilium")
     template = dict(current["spec"]["template"])
-    template["metadata"] = dict(template["metadata"], annotations={"kubectl.kubernetes.io/restartedAt": "2026-12-01T10:00:00Z"})
+    annotations = dict(template["metadata"].get("annotations") or {}, **{"kubectl.kubernetes.io/restartedAt": "2026-12-01T10:00:00Z"})
+    template["metadata"] = dict(template["metadata"], annotations=annotations)
     cluster.api.write(ds_type, current, dict(current, spec=dict(current["spec"], template=template)), USER)
 
     def done():
-        pods = [p for p in cluster.store.objects("/pods", "kube-system") if p["metadata"]["labels"].get("k8s-app") == "cilium"]
+        pods = [p for p in cluster.store.objects("/pods", "kube-system") if (p["metadata"].get("labels") or {}).get("k8s-app") == "cilium"]
         return len(pods) == 3 and all(p["metadata"]["uid"] not in old and p["status"].get("phase") == "Running"
                                       and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"]["conditions"])
                                       for p in pods)

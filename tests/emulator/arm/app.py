@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..faults import FaultInjector
 from ..http import Response, json_response
-from . import aks, authorization, ids, msi, network, resources, rules, versions
+from . import agentpools, aks, authorization, ids, msi, network, nsg, resources, rules, subnet_usage, versions
 from .errors import ArmError, bad_request, resource_group_not_found
 from .identity import Identity
 from .kube import KubeBridge
@@ -98,7 +98,7 @@ class ArmEmulator:
         self.faults = faults if faults is not None else FaultInjector(default_body=arm_fault_body)
         self.store = Store(state_file)
         self.ops = Operations()
-        self.kube = KubeBridge(ca, self.settings)
+        self.kube = KubeBridge(ca, self.settings, self.store)
         self.lock = threading.RLock()
         self.base_url = None
         self._identity_routes = _compile([
@@ -108,8 +108,8 @@ class ArmEmulator:
              lambda arm, req, tenant: arm.identity.openid_configuration(req, tenant)),
             ("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", lambda arm, req, tenant: arm.identity.token(req, tenant)),
         ])
-        self._arm_routes = _compile(OPERATION_ROUTES + resources.ROUTES + network.ROUTES + aks.ROUTES + versions.ROUTES
-                                    + authorization.ROUTES + msi.ROUTES)
+        self._arm_routes = _compile(OPERATION_ROUTES + resources.ROUTES + network.ROUTES + nsg.ROUTES + subnet_usage.ROUTES
+                                    + aks.ROUTES + agentpools.ROUTES + versions.ROUTES + authorization.ROUTES + msi.ROUTES)
 
     def bind(self, base_url):
         """Called once the server knows its URL; finishes what a saved state left in flight."""

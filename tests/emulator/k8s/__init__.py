@@ -25,7 +25,7 @@ import time
 import yaml
 
 from ..http import HTTPSServer
-from . import aks_seed, reimage
+from . import acns, aks_seed, podnet, reimage
 from .api import Api
 from .cilium import CiliumAgent
 from .cloud import ServiceLoadBalancers
@@ -59,11 +59,13 @@ class ClusterHandle:
         self.cilium = CiliumAgent(self.api, seed=info.name)
         load_balancers = ServiceLoadBalancers(self.api)
         disruption = DisruptionController(self.api)
-        self.controllers = Controllers(self.api, self.settings, extra=[self.cilium, load_balancers, disruption],
+        self.controllers = Controllers(self.api, self.settings,
+                                       extra=[self.cilium, load_balancers, disruption, acns.WireGuardAgent(self.api)],
                                        root_ca=self.ca_pem)
         self.cilium.wake_at = self.controllers.at
         load_balancers.watch_services(self.controllers.kick)
         disruption.wake = self.controllers.kick
+        self.controllers.kubelet.pod_addresses = podnet.kubelet_addresses(self.store, info)
         self._settle()
         self.controllers.start()
         self.server = HTTPSServer(self.apiserver.handle, ca.server_context(), port=port)
@@ -212,15 +214,17 @@ class ClusterHandle:
 
 
 def start_cluster(ca, name, resource_group, location="westeurope", kubernetes_version="1.33.2", node_pools=None,
-                  network_profile=None, acns=None, pod_ready_delay=0.2, port=0, addons=True):
+                  network_profile=None, acns=None, pod_ready_delay=0.2, port=0, addons=True, addresses=None, owner=None):
     """Start one emulated AKS cluster's Kubernetes API (see ClusterHandle).
 
     addons=False leaves out the kube-system add-ons beside Cilium and coredns (kube_system.py).
+    addresses (tests.emulator.arm.subnet_usage.SubnetAddresses) and owner (the cluster's ARM id) draw
+    node and pod addresses from the pools' subnets.
     """
     if kubernetes_version.count(".") == 1:
         kubernetes_version += ".0"  # an ARM "1.33" runs some 1.33.x patch
     info = aks_seed.ClusterInfo(name, resource_group, location, kubernetes_version, node_pools or DEFAULT_POOLS,
-                                network_profile, acns, addons)
+                                network_profile, acns, addons, addresses, owner)
     return ClusterHandle(ca, info, pod_ready_delay, port)
 
 

@@ -8,10 +8,11 @@ Cilium CRDs are registered (the project's own schemas, cilium_crds.py).
 import hashlib
 import ipaddress
 
-from . import engines
+from . import acns, engines
 from .api import CONTROLLER, WriteOptions, timestamp
 from . import kube_system
 from .cilium_crds import crd_documents
+from .podnet import PodNetwork, allocation
 
 NODE_OPTS = WriteOptions(manager="kubelet", track_fields=False)
 MCR = "mcr.microsoft.com/containernetworking/cilium"
@@ -29,7 +30,9 @@ def cilium_version(kubernetes_version):
 class ClusterInfo:
     """The ARM-side facts a cluster's contents derive from."""
 
-    def __init__(self, name, resource_group, location, kubernetes_version, node_pools, network_profile, acns, addons=True):
+    def __init__(self, name, resource_group, location, kubernetes_version, node_pools, network_profile, acns, addons=True,
+                 addresses=None, owner=None):
+        self.podnet = PodNetwork(dict(network_profile or {}), addresses, owner or "%s/%s" % (resource_group, name))
         self.name = name
         self.addons = addons  # the other kube-system add-ons (kube_system.py); off only for the scale tests
         self.resource_group = resource_group
@@ -53,6 +56,14 @@ class ClusterInfo:
     @property
     def dns_service_ip(self):
         return self.network_profile.get("dnsServiceIP") or "10.0.0.10"
+
+    @property
+    def network_profile(self):
+        return self.podnet.network_profile
+
+    @network_profile.setter
+    def network_profile(self, value):
+        self.podnet.network_profile = value
 
     @property
     def overlay(self):
@@ -85,21 +96,26 @@ def node_object(info, pool, index, ordinal):
     mode = (pool.get("mode") or "System").lower()
     os_sku = pool.get("osSKU") or "Ubuntu"
     os_type = (pool.get("osType") or "Linux").lower()
-    address = str(ipaddress.ip_address("10.224.0.4") + ordinal)
+    address = info.podnet.node_ip(pool, name, str(ipaddress.ip_address("10.224.0.4") + ordinal))
     network = ipaddress.ip_network(info.pod_cidr, strict=False)
     pod_cidr = "%s/24" % ipaddress.ip_address(int(network.network_address) + 256 * (ordinal % max(network.num_addresses // 256, 1)))
+    zones = pool.get("availabilityZones") or []
+    zone = "%s-%s" % (info.location, zones[index % len(zones)]) if zones else "0"
     labels = {
         "agentpool": pool["name"],
         "beta.kubernetes.io/arch": "amd64",
         "beta.kubernetes.io/instance-type": vm_size,
         "beta.kubernetes.io/os": os_type,
         "failure-domain.beta.kubernetes.io/region": info.location,
-        "failure-domain.beta.kubernetes.io/zone": "0",
+        "failure-domain.beta.kubernetes.io/zone": zone,
         "kubernetes.azure.com/agentpool": pool["name"],
         "kubernetes.azure.com/cluster": info.node_resource_group,
         "kubernetes.azure.com/ebpf-dataplane": "cilium",
+        # LocalDNS runs with agentPoolProfiles[].localDNSProfile.mode Required (Preferred only validates the
+        # setup, per the localdns-custom doc); the node label as AgentBaker sets it
+        "kubernetes.azure.com/localdns-state": "enabled" if (pool.get("localDNS") or "").lower() == "required" else "disabled",
         "kubernetes.azure.com/mode": mode,
-        "kubernetes.azure.com/node-image-version": "AKSUbuntu-2204gen2containerd-202506.02.0",
+        "kubernetes.azure.com/node-image-version": pool.get("nodeImageVersion") or "AKSUbuntu-2204gen2containerd-202506.02.0",
         "kubernetes.azure.com/nodepool-type": "VirtualMachineScaleSets",
         "kubernetes.azure.com/os-sku": os_sku,
         "kubernetes.azure.com/role": "agent",
@@ -113,13 +129,13 @@ def node_object(info, pool, index, ordinal):
         "storagetier": "Premium_LRS",
         "topology.disk.csi.azure.com/zone": "",
         "topology.kubernetes.io/region": info.location,
-        "topology.kubernetes.io/zone": "0",
+        "topology.kubernetes.io/zone": zone,
     }
     if not info.cilium:
         del labels["kubernetes.azure.com/ebpf-dataplane"]
-    if info.overlay:
-        labels["kubernetes.azure.com/azure-cni-overlay"] = "true"
-        labels["kubernetes.azure.com/podnetwork-type"] = "overlay"
+    labels.update(info.podnet.labels(pool))
+    labels.update(pool.get("nodeLabels") or {})
+    with_pod_cidr = allocation(pool, info.network_profile) in ("overlay", "kubenet")
     max_pods = str(pool.get("maxPods") or 250)
     capacity = {"cpu": "2", "ephemeral-storage": "129886128Ki", "hugepages-1Gi": "0", "hugepages-2Mi": "0",
                 "memory": "7097684Ki", "pods": max_pods}
@@ -128,10 +144,11 @@ def node_object(info, pool, index, ordinal):
         "metadata": {"name": name, "labels": labels,
                      "annotations": {"node.alpha.kubernetes.io/ttl": "0",
                                      "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
-        "spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr],
-                 "providerID": "azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/%s/providers/"
-                               "Microsoft.Compute/virtualMachineScaleSets/aks-%s-%s-vmss/virtualMachines/%d"
-                               % (info.node_resource_group.lower(), pool["name"], info.pool_digits, index)},
+        "spec": dict({"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]} if with_pod_cidr else {},
+                     **({"taints": _taints(pool)} if pool.get("nodeTaints") else {}),
+                     providerID="azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/%s/providers/"
+                                "Microsoft.Compute/virtualMachineScaleSets/aks-%s-%s-vmss/virtualMachines/%d"
+                                % (info.node_resource_group.lower(), pool["name"], info.pool_digits, index)),
         "status": {
             "addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": name}],
             "allocatable": dict(capacity, cpu="1900m", memory="5160788Ki"),
@@ -147,6 +164,16 @@ def node_object(info, pool, index, ordinal):
                          "machineID": "", "operatingSystem": "linux", "osImage": "Ubuntu 22.04.5 LTS", "systemUUID": ""},
         },
     }
+
+
+def _taints(pool):
+    """nodeTaints "key=value:Effect" as Node taints."""
+    taints = []
+    for text in pool.get("nodeTaints") or []:
+        key_value, _unused, effect = text.partition(":")
+        key, _unused, value = key_value.partition("=")
+        taints.append(dict({"key": key, "effect": effect}, **({"value": value} if value else {})))
+    return taints
 
 
 def _node_condition(kind, status, reason, message):
@@ -169,6 +196,7 @@ def sync_nodes(api, info):
     for name, node in existing.items():
         if name not in wanted:
             api.remove(node_type, node)
+            info.podnet.node_left(name)
             if cilium_node_type is not None:
                 cilium_node = api.store.get(cilium_node_type.key, "", name)
                 if cilium_node is not None:
@@ -177,25 +205,27 @@ def sync_nodes(api, info):
         if name in existing:
             continue
         node = node_object(info, pool, index, ordinal)
+        not_ready = info.podnet.node_joined(pool, name)
+        if not_ready:  # CNI has no addresses for it: the kubelet reports the network not ready
+            node["status"]["conditions"][-1] = _node_condition("Ready", "False", "KubeletNotReady", not_ready)
         created, _unused = api.create(node_type, None, node, NODE_OPTS)  # the kubelet registers, then reports status
         api.write(node_type, created, dict(created, status=node["status"]), NODE_OPTS, "status")
         if cilium_node_type is not None:
             internal = node["status"]["addresses"][0]["address"]
+            addresses = [{"type": "InternalIP", "ip": internal}]
+            if node["spec"].get("podCIDR"):
+                addresses.append({"type": "CiliumInternalIP", "ip": str(ipaddress.ip_network(node["spec"]["podCIDR"])[1])})
             api.create(cilium_node_type, None, {
                 "apiVersion": "cilium.io/v2", "kind": "CiliumNode",
                 "metadata": {"name": name, "labels": dict(node["metadata"]["labels"])},
-                "spec": {"addresses": [{"type": "InternalIP", "ip": internal},
-                                       {"type": "CiliumInternalIP", "ip": str(ipaddress.ip_network(node["spec"]["podCIDR"])[1])}],
-                         "ipam": {"podCIDRs": node["spec"]["podCIDRs"]}}}, NODE_OPTS)
+                "spec": {"addresses": addresses, "ipam": {"podCIDRs": node["spec"].get("podCIDRs") or []}}}, NODE_OPTS)
 
 
 # ---------------------------------------------------------------- kube-system
 
 
 def cilium_config(info):
-    """The cilium-config keys AKS sets (enable-l7-proxy and hubble follow ACNS)."""
-    security = bool(info.acns.get("security"))
-    observability = bool(info.acns.get("observability"))
+    """The cilium-config keys AKS sets (the ACNS ones come from acns.config_keys)."""
     minor = tuple(int(p) for p in info.kubernetes_version.split(".")[:2])
     data = {
         "agent-not-ready-taint-key": "node.cilium.io/agent-not-ready",
@@ -222,8 +252,6 @@ def cilium_config(info):
         "enable-endpoint-routes": "true",
         "enable-health-check-nodeport": "true",
         "enable-health-checking": "true",
-        "enable-host-legacy-routing": "true",
-        "enable-hubble": "true" if observability else "false",
         "enable-ipv4": "true",
         "enable-ipv4-masquerade": "false",
         "enable-ipv6": "false",
@@ -231,7 +259,6 @@ def cilium_config(info):
         "enable-k8s-networkpolicy": "true",
         "enable-k8s-terminating-endpoint": "true",
         "enable-l2-neigh-discovery": "true",
-        "enable-l7-proxy": "true" if security else "false",
         "enable-local-node-route": "false",
         "enable-local-redirect-policy": "true",
         "enable-metrics": "true",
@@ -275,13 +302,7 @@ def cilium_config(info):
         "tofqdns-proxy-response-max-delay": "100ms",
         "unmanaged-pod-watcher-interval": "0",
     }
-    if observability:
-        data.update({"hubble-disable-tls": "false", "hubble-listen-address": ":4244",
-                     "hubble-metrics": "flow:sourceEgressContext=pod;destinationIngressContext=pod tcp dns",
-                     "hubble-metrics-server": ":9965", "hubble-socket-path": "/var/run/cilium/hubble.sock",
-                     "hubble-tls-cert-file": "/var/lib/cilium/tls/hubble/server.crt",
-                     "hubble-tls-client-ca-files": "/var/lib/cilium/tls/hubble/client-ca.crt",
-                     "hubble-tls-key-file": "/var/lib/cilium/tls/hubble/server.key"})
+    data.update(acns.config_keys(info.acns))
     return data
 
 
@@ -313,7 +334,8 @@ def cilium_daemonset(info):
             "selector": {"matchLabels": {"k8s-app": "cilium"}},
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 2, "maxSurge": 0}},
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": {"labels": labels,
+                             "annotations": {acns.RESTART_ANNOTATION: acns.restart_checksum(cilium_config(info))}},
                 "spec": {
                     "containers": [_container("cilium-agent", image, command=["cilium-agent"],
                                               args=["--config-dir=/tmp/cilium/config-map"],
@@ -468,21 +490,5 @@ def install_cilium(api, info):
 
 
 def sync_acns(api, info):
-    """Apply the ACNS flags: cilium-config keys and the hubble-relay Deployment."""
-    cm_type = api.registry.get("", "v1", "configmaps")
-    deploy_type = api.registry.get("apps", "v1", "deployments")
-    current = api.store.get(cm_type.key, "kube-system", "cilium-config")
-    if current is not None:
-        data = dict(current.get("data") or {})
-        for key in [k for k in data if k.startswith("hubble-")]:
-            del data[key]
-        data.update(cilium_config(info))
-        if data != current.get("data"):
-            new = dict(current, data=data)
-            new["metadata"] = dict(current["metadata"])
-            api.write(cm_type, current, new, WriteOptions(manager="aks-operator"))
-    relay = api.store.get(deploy_type.key, "kube-system", "hubble-relay")
-    if info.acns.get("observability") and relay is None:
-        api.create(deploy_type, "kube-system", hubble_relay_deployment(), CONTROLLER)
-    elif not info.acns.get("observability") and relay is not None:
-        api.remove(deploy_type, relay)
+    """Apply the ACNS state (acns.py): cilium-config keys, agent rollout, Envoy, Hubble Relay, flow-log CRD."""
+    acns.sync(api, info, hubble_relay_deployment())

@@ -15,6 +15,10 @@ class Kubelet(Controller):
         self.settings = settings
         self._pod_ready_at = {}  # pod uid -> monotonic time it becomes Ready
         self._next_ip = {}  # node name -> last host octet handed out
+        # pod_addresses(pod, node) -> (address, None) | (None, error) | (None, None): CNI's addresses where they
+        # come from a subnet (podnet.py); None or (None, None) leaves the node's podCIDR to the kubelet
+        self.pod_addresses = None
+        self._told = set()  # pods already given a FailedCreatePodSandBox event
 
     def reconcile(self):
         now = time.monotonic()
@@ -32,6 +36,8 @@ class Kubelet(Controller):
                 self._pod_ready_at[uid] = now + self.settings.pod_ready_delay
                 self.at(self._pod_ready_at[uid])
                 self._set_pod_status(pods_type, pod, self._pending_status(pod))
+                continue
+            if self._without_address(pods_type, pod, status):
                 continue
             due = self._pod_ready_at.setdefault(uid, now + self.settings.pod_ready_delay)
             if due > now:
@@ -70,12 +76,31 @@ class Kubelet(Controller):
                 return address["address"]
         return None
 
+    def _without_address(self, pods_type, pod, status):
+        """A pod CNI found no address for stays ContainerCreating; it asks again every second."""
+        if status.get("phase") != "Pending" or status.get("podIP") or (pod.get("spec") or {}).get("hostNetwork"):
+            return False
+        address = self._pod_ip(pod)
+        if address is None:
+            self.at(time.monotonic() + 1.0)
+        else:
+            self._set_pod_status(pods_type, pod, dict(status, podIP=address, podIPs=[{"ip": address}]))
+        return True
+
     def _pod_ip(self, pod):
         spec = pod.get("spec") or {}
         node_name = spec.get("nodeName")
         if spec.get("hostNetwork"):
             return self._node_ip(node_name)
         node = self.store.get("/nodes", "", node_name) if node_name else None
+        if self.pod_addresses is not None and node is not None:
+            address, error = self.pod_addresses(pod, node)
+            if error:
+                self._sandbox_failed(pod, error)
+                return None
+            if address:
+                self._told.discard(pod["metadata"]["uid"])
+                return address
         cidr = ((node or {}).get("spec") or {}).get("podCIDR") or "10.244.0.0/24"
         base = cidr.split("/")[0].rsplit(".", 1)[0]
         octet = self._next_ip.get(node_name, 1) % 250 + 1
@@ -136,3 +161,19 @@ class Kubelet(Controller):
                                                                           pod["metadata"].get("namespace"))}},
                            lastState={"terminated": {"exitCode": 1, "reason": "Error"}})
         return status
+
+    def _sandbox_failed(self, pod, message):
+        """The Warning event the kubelet records when CNI cannot set a pod up (once per pod)."""
+        if pod["metadata"]["uid"] in self._told:
+            return
+        self._told.add(pod["metadata"]["uid"])
+        now = timestamp()
+        namespace = pod["metadata"].get("namespace", "default")
+        self.api.create(self.types["/events"], namespace, {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"generateName": pod["metadata"]["name"] + ".", "namespace": namespace},
+            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod["metadata"]["name"], "namespace": namespace,
+                               "uid": pod["metadata"]["uid"]},
+            "reason": "FailedCreatePodSandBox", "message": message, "type": "Warning", "count": 1,
+            "firstTimestamp": now, "lastTimestamp": now, "source": {"component": "kubelet", "host": pod["spec"]["nodeName"]},
+            "reportingComponent": "kubelet"}, KUBELET)

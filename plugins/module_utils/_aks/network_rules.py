@@ -13,17 +13,14 @@ Private to this collection: names and signatures may change without notice.
 from __future__ import annotations
 
 import copy
-import re
 
-from ansible_collections.azcni.cilium.plugins.module_utils._cidr import (
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cidr import (
     contains, overlaps, parse_network, reserved_overlap)
+from ansible_collections.azcni.cilium.plugins.module_utils._azure import ids
 
-_RESOURCE_ID = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/(?P<type>[^/]+)/[^/]+$",
-                          re.IGNORECASE)
 # Subnet references and the ARM resource type each must point at.
 SUBNET_LINKS = {"network_security_group": ("networkSecurityGroup", "networkSecurityGroups"),
                 "route_table": ("routeTable", "routeTables")}
-AKS_TYPE = "microsoft.containerservice/managedclusters"
 
 
 # --- validation, before any request ---------------------------------------------------------------
@@ -100,8 +97,7 @@ def _check_no_overlap(named):
 def _check_resource_id(subnet, option, value, arm_type):
     if not value:
         return
-    match = _RESOURCE_ID.match(value)
-    if not match or match.group("type").lower() != arm_type.lower():
+    if not ids.is_network_resource(value, arm_type):
         raise ValueError("%s of subnet %s must be the resource ID of a Microsoft.Network/%s, got %r"
                          % (option, subnet, arm_type, value))
 
@@ -125,14 +121,10 @@ def _same_id(a, b):
 
 def describe_resource(resource_id):
     """``Microsoft.Network/networkInterfaces nic-1 (resource group rg)`` from a (child) resource ID."""
-    parts = (resource_id or "").strip("/").split("/")
-    lowered = [p.lower() for p in parts]
-    try:
-        group = parts[lowered.index("resourcegroups") + 1]
-        provider = lowered.index("providers")
-        return "%s/%s %s (resource group %s)" % (parts[provider + 1], parts[provider + 2], parts[provider + 3], group)
-    except (ValueError, IndexError):
+    parts = ids.parse(resource_id)
+    if not all(parts.get(key) for key in ("namespace", "type", "name", "resource_group")):
         return resource_id
+    return "%s/%s %s (resource group %s)" % (parts["namespace"], parts["type"], parts["name"], parts["resource_group"])
 
 
 def subnet_users(subnet_body, clusters=()):

@@ -25,6 +25,8 @@ import os
 import stat
 import tempfile
 
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
+
 try:
     import yaml
 except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
@@ -218,3 +220,40 @@ def apply(path, kubeconfig_text, context_name=None, overwrite=False, set_current
         "user": context_entry.get("user"),
         "diff": {"before": summary(existing), "after": summary(merged, replaced)},
     }
+
+
+# --- the aks_kubeconfig module ----------------------------------------------------------------
+# what a malformed credential result raises (bad base64 is a ValueError)
+DECODE_ERRORS = (KubeconfigError, ValueError, UnicodeDecodeError)
+
+
+def fetch(az):
+    """The kubeconfig text Azure returns for the cluster (a credential: never log or return it)."""
+    params = az.params
+    clusters = az.client("containerservice").managed_clusters
+    operation = clusters.list_cluster_admin_credentials if params["admin"] else clusters.list_cluster_user_credentials
+    what = "admin" if params["admin"] else "user"
+    try:
+        result = az.call(operation, params["resource_group"], params["name"])
+    except AzureError as exc:
+        if exc.status == 404:
+            az.fail_json(msg="Managed cluster %s not found in resource group %s" % (params["name"], params["resource_group"]))
+        az.fail_azure(exc, "Cannot fetch the %s credentials of cluster %s" % (what, params["name"]))
+    try:
+        return decode_credentials(result)
+    except DECODE_ERRORS as exc:
+        az.fail_json(msg="Cannot read the %s credentials of cluster %s: %s" % (what, params["name"], exc))
+
+
+def run_kubeconfig(az):
+    """Fetch the credentials and merge them into the kubeconfig file; exit or fail."""
+    params = az.params
+    text = fetch(az)
+    try:
+        result = apply(params["path"], text, context_name=params["context"], overwrite=params["overwrite_existing"],
+                       set_current=params["set_current_context"], check_mode=az.check_mode)
+    except KubeconfigError as exc:
+        az.fail_json(msg=str(exc), path=params["path"])
+    except OSError as exc:
+        az.fail_json(msg="Cannot write kubeconfig %s: %s" % (params["path"], exc.strerror or exc), path=params["path"])
+    az.exit_json(**result)

@@ -16,8 +16,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from ansible_collections.azcni.cilium.plugins.module_utils._cidr import (
-    RESERVED_RANGES, overlaps, parse_network, reserved_overlap, subnet_id_parts)
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cidr import (
+    RESERVED_RANGES, overlaps, parse_network, reserved_overlap)
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import subnet_parts
 
 # What AKS uses when the create request leaves these out (they are what the GET shows afterwards).
 AKS_DEFAULT_SERVICE_CIDR = "10.0.0.0/16"
@@ -86,7 +87,7 @@ def _ip(text):
 
 def _subnet(resource_id):
     try:
-        return subnet_id_parts(resource_id) if resource_id else None
+        return subnet_parts(resource_id) if resource_id else None
     except ValueError:
         return None
 
@@ -183,7 +184,7 @@ def _subnet_id_format(facts):
         value = getattr(facts, name)
         if value:
             try:
-                subnet_id_parts(value)
+                subnet_parts(value)
             except ValueError as exc:
                 errors.append("%s: %s" % (name, exc))
     return "; ".join(errors) or None

@@ -3,11 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one way every ``cilium_*`` module reaches a Kubernetes API server.
 
-Authentication follows kubernetes.core (same options, same ``K8S_AUTH_*`` variables, same
-precedence) and is loaded by the official ``kubernetes`` client: kubeconfig parsing, contexts, exec
-plugins, in-cluster service accounts. Requests then go through urllib3 (the transport the
-``kubernetes`` client itself uses) and come back as plain JSON dicts: no model deserialisation,
-which is what makes the client slow on large lists, and one code path for every client version.
+Requests go through urllib3 (the transport the ``kubernetes`` client itself uses) and come back as
+plain JSON dicts: no model deserialisation, which is what makes the client slow on large lists, and
+one code path for every client version. Bounded retries live here and nowhere else.
 
 Private to this collection: names and signatures may change without notice.
 """
@@ -15,48 +13,31 @@ Private to this collection: names and signatures may change without notice.
 from __future__ import annotations
 
 import json
-import os
 import time
-import traceback
 from urllib.parse import urlencode
 
-from ansible.module_utils.basic import env_fallback
-
-from ansible_collections.azcni.cilium.plugins.module_utils._common import ModuleBase, backoff_delays
+from ansible_collections.azcni.cilium.plugins.module_utils._common import backoff_delays
 
 try:
     import urllib3
-    from kubernetes import config as kube_config
-    from kubernetes.client import Configuration
-    K8S_IMPORT_ERROR = None
-    K8S_IMPORT_TRACEBACK = None
-except ImportError as exc:
-    K8S_IMPORT_ERROR = exc
-    K8S_IMPORT_TRACEBACK = traceback.format_exc()
-
-
-def _env(*names):
-    return (env_fallback, list(names))
-
-
-K8S_AUTH_ARGS = dict(
-    kubeconfig=dict(type="raw", fallback=_env("K8S_AUTH_KUBECONFIG")),
-    context=dict(type="str", fallback=_env("K8S_AUTH_CONTEXT")),
-    host=dict(type="str", fallback=_env("K8S_AUTH_HOST")),
-    api_key=dict(type="str", no_log=True, fallback=_env("K8S_AUTH_API_KEY")),
-    validate_certs=dict(type="bool", aliases=["verify_ssl"], fallback=_env("K8S_AUTH_VALIDATE_CERTS", "K8S_AUTH_VERIFY_SSL")),
-    ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=_env("K8S_AUTH_CA_CERT", "K8S_AUTH_SSL_CA_CERT")),
-    client_cert=dict(type="path", aliases=["cert_file"], fallback=_env("K8S_AUTH_CLIENT_CERT", "K8S_AUTH_CERT_FILE")),
-    client_key=dict(type="path", aliases=["key_file"], no_log=False, fallback=_env("K8S_AUTH_CLIENT_KEY", "K8S_AUTH_KEY_FILE")),
-    proxy=dict(type="str", fallback=_env("K8S_AUTH_PROXY")),
-    impersonate_user=dict(type="str", fallback=_env("K8S_AUTH_IMPERSONATE_USER")),
-)
+except ImportError:  # reported by K8sModule through _k8s.config's import check
+    urllib3 = None
 
 USER_AGENT = "azcni.cilium/1.0.0"
+
+
 RETRIES = 5               # attempts after the first, for throttling, conflicts and transient errors
+
+
 MAX_RETRY_AFTER = 30.0    # never sleep longer than this on one Retry-After
+
+
 TRANSIENT = (500, 502, 503, 504)
+
+
 JSON = "application/json"
+
+
 PATCH_TYPES = {
     "strategic": "application/strategic-merge-patch+json",
     "merge": "application/merge-patch+json",
@@ -78,53 +59,6 @@ class K8sApiError(Exception):
 
     def __str__(self):
         return "%s (%s %s)" % (self.message, self.status, self.reason)
-
-
-class K8sConfigError(Exception):
-    """The connection could not be configured; the message says what to change."""
-
-
-def load_configuration(params):
-    """A ``kubernetes.client.Configuration`` built like kubernetes.core builds it.
-
-    ``host`` with a token or client certificate needs no kubeconfig. Otherwise the given kubeconfig
-    (path or dict) and context are loaded; with neither, the in-cluster service account and then
-    ``$KUBECONFIG`` / ``~/.kube/config``. Explicit options then override what was loaded.
-    """
-    cfg = Configuration()
-    standalone = params.get("host") and (params.get("api_key") or params.get("client_cert"))
-    try:
-        if not standalone:
-            kubeconfig, context = params.get("kubeconfig"), params.get("context")
-            if isinstance(kubeconfig, dict):
-                kube_config.load_kube_config_from_dict(kubeconfig, context=context, client_configuration=cfg,
-                                                       persist_config=False)
-            elif kubeconfig or context:
-                kubeconfig = os.path.expanduser(kubeconfig) if kubeconfig else None
-                kube_config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg,
-                                             persist_config=False)
-            else:
-                try:
-                    kube_config.load_incluster_config(client_configuration=cfg)
-                except kube_config.ConfigException:
-                    # read $KUBECONFIG now: the client library only looks at it when first imported
-                    default = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-                    kube_config.load_kube_config(config_file=default, client_configuration=cfg, persist_config=False)
-    except (kube_config.ConfigException, IOError, OSError, ValueError) as exc:
-        raise K8sConfigError("Could not load the Kubernetes configuration: %s. Give kubeconfig (or K8S_AUTH_KUBECONFIG), "
-                             "or host with api_key or client_cert." % exc)
-    overrides = dict(host="host", validate_certs="verify_ssl", ca_cert="ssl_ca_cert", client_cert="cert_file",
-                     client_key="key_file", proxy="proxy")
-    for option, attribute in overrides.items():
-        if params.get(option) is not None:
-            setattr(cfg, attribute, params[option])
-    if params.get("api_key"):
-        cfg.api_key = {"authorization": params["api_key"]}
-        cfg.api_key_prefix = {"authorization": "Bearer"}
-        cfg.refresh_api_key_hook = None
-    if not cfg.host or cfg.host.startswith("http://localhost"):
-        raise K8sConfigError("No Kubernetes API server configured: give kubeconfig or host.")
-    return cfg
 
 
 class K8sClient(object):
@@ -163,9 +97,7 @@ class K8sClient(object):
 
     def _headers(self, content_type=None):
         headers = {"Accept": JSON, "User-Agent": USER_AGENT}
-        for setting in self.cfg.auth_settings().values():
-            if setting.get("in") == "header" and setting.get("value"):
-                headers[setting["key"]] = setting["value"]
+        headers.update(self.cfg.auth_headers())
         if self.impersonate_user:
             headers["Impersonate-User"] = self.impersonate_user
         if content_type:
@@ -251,10 +183,6 @@ class K8sClient(object):
             if not token:
                 return items, version
 
-    def create(self, path, obj, dry_run=False, field_validation=None):
-        query = dict(dryRun="All" if dry_run else None, fieldValidation=field_validation)
-        return self.request("POST", path, query, obj)
-
     def apply(self, path, obj, field_manager, force=False, dry_run=False, field_validation="Strict"):
         """Server-side apply ``obj`` at its own URL under ``field_manager``."""
         query = dict(fieldManager=field_manager, force=bool(force), dryRun="All" if dry_run else None,
@@ -313,25 +241,3 @@ class K8sClient(object):
             raise K8sApiError(status.get("code") or 500, status.get("reason") or "Error", status.get("message") or "",
                               status)
         return event
-
-
-class K8sModule(ModuleBase):
-    """AnsibleModule plus one lazily configured K8sClient."""
-
-    def __init__(self, argument_spec, supports_check_mode=True, **kwargs):
-        super(K8sModule, self).__init__(K8S_AUTH_ARGS, argument_spec, (K8S_IMPORT_ERROR, "kubernetes", K8S_IMPORT_TRACEBACK),
-                                        supports_check_mode, **kwargs)
-        self._client = None
-
-    def fail_k8s(self, exc, msg, **kwargs):
-        """Fail with ``msg`` followed by the API server's message, status and reason."""
-        self.module.fail_json(msg="%s: %s" % (msg, exc), status=exc.status, reason=exc.reason, **kwargs)
-
-    @property
-    def client(self):
-        if self._client is None:
-            try:
-                self._client = K8sClient(load_configuration(self.params), self.params.get("impersonate_user"))
-            except K8sConfigError as exc:
-                self.fail_json(msg=str(exc))
-        return self._client

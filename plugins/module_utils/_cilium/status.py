@@ -21,17 +21,11 @@ import time
 from collections import Counter
 
 from ansible_collections.azcni.cilium.plugins.module_utils._common import config_flag
-from ansible_collections.azcni.cilium.plugins.module_utils._rollout import (
-    ChangeWatch,
-    RolloutError,
-    collection_path,
-    daemonset_status,
-    deployment_status,
-    describe_pod,
-    object_path,
-    rollout_counters,
-    selector_string,
-)
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.readiness import (
+    daemonset_status, deployment_status, describe_pod, rollout_counters, selector_string)
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.resources import path
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.watch import ChangeWatch
 
 AGENT_CONTAINER = "cilium-agent"
 OPERATOR_CONTAINER = "cilium-operator"
@@ -94,21 +88,17 @@ def discover_crds(client):
     return served
 
 
-def pods_path(namespace):
-    return "/api/v1/namespaces/%s/pods" % namespace
-
-
 def collect(client, namespace="kube-system", agent="cilium", operator="cilium-operator", config_map="cilium-config"):
     """Everything ``evaluate`` needs, as the API server returned it."""
     snapshot = dict(namespace=namespace, agent_name=agent, operator_name=operator, config_map_name=config_map)
-    snapshot["agent"] = client.get(object_path("DaemonSet", namespace, agent))
-    snapshot["operator"] = client.get(object_path("Deployment", namespace, operator))
+    snapshot["agent"] = client.get(path("DaemonSet", namespace, agent))
+    snapshot["operator"] = client.get(path("Deployment", namespace, operator))
     for key in ("agent", "operator"):
         selector = selector_string(_spec(snapshot[key]).get("selector")) if snapshot[key] else ""
         snapshot[key + "_selector"] = selector
-        pods, snapshot[key + "_pods_version"] = client.list(pods_path(namespace), label_selector=selector) if selector else ([], None)
+        pods, snapshot[key + "_pods_version"] = client.list(path("Pod", namespace), label_selector=selector) if selector else ([], None)
         snapshot[key + "_pods"] = pods
-    snapshot["config"] = client.get("/api/v1/namespaces/%s/configmaps/%s" % (namespace, config_map))
+    snapshot["config"] = client.get(path("ConfigMap", namespace, config_map))
     snapshot["crds"] = discover_crds(client)
     return snapshot
 
@@ -353,11 +343,11 @@ def _watches(client, snapshot, clock):
     namespace = snapshot["namespace"]
     watches = []
     for kind, key in (("DaemonSet", "agent"), ("Deployment", "operator")):
-        watch = ChangeWatch(client, collection_path(kind, namespace), field_selector="metadata.name=%s" % snapshot[key + "_name"],
+        watch = ChangeWatch(client, path(kind, namespace), field_selector="metadata.name=%s" % snapshot[key + "_name"],
                             clock=clock)
         watches.append((watch, _meta(snapshot[key]).get("resourceVersion")))
     if snapshot["agent_selector"]:
-        watches.append((ChangeWatch(client, pods_path(namespace), label_selector=snapshot["agent_selector"], clock=clock),
+        watches.append((ChangeWatch(client, path("Pod", namespace), label_selector=snapshot["agent_selector"], clock=clock),
                         snapshot["agent_pods_version"]))
     return watches
 
@@ -394,10 +384,8 @@ def status(client, namespace="kube-system", agent="cilium", operator="cilium-ope
     return report
 
 
-def run_module(module):
+def run_status(module):
     """The cilium_status module: collect (and wait), then exit or fail with the report."""
-    from ansible_collections.azcni.cilium.plugins.module_utils._k8s_client import K8sApiError
-
     params = module.params
     try:
         report = status(module.client, params["namespace"], params["agent_daemonset"], params["operator_deployment"],
@@ -405,8 +393,6 @@ def run_module(module):
                         ignore_warnings=params["ignore_warnings"])
     except K8sApiError as exc:
         module.fail_k8s(exc, "Could not read the Cilium status in namespace %s" % params["namespace"])
-    except RolloutError as exc:
-        module.fail_json(msg="Could not follow the Cilium workloads: %s" % exc.message)
     if params["fail_on_unhealthy"] and not report["healthy"]:
         prefix = "Timed out after %d s waiting for Cilium to be healthy: " % params["wait_timeout"] if report["timed_out"] else ""
         module.fail_json(msg=prefix + report["summary"], changed=False, **report)

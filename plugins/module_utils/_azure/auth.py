@@ -166,11 +166,11 @@ def resolve_settings(params, environ=None):
     return merged({"client_id": env.get("client_id")}, "msi")
 
 
-def _fetch_metadata(url, verify):
+def _fetch_metadata(url, verify, session=None):
     import requests  # azure-core depends on it; imported late to keep start-up light
 
     try:
-        response = requests.get(url, timeout=30, verify=verify)
+        response = (session or requests).get(url, timeout=30, verify=verify)
         response.raise_for_status()
         return response.json()
     except requests.exceptions.SSLError as exc:
@@ -199,13 +199,13 @@ def cloud_from_metadata(document, url=""):
     return Cloud(document.get("name") or url, resource_manager, login.rstrip("/"), audiences[0])
 
 
-def resolve_cloud(cloud_environment, verify=True):
-    """Turn a cloud name or an ARM metadata URL into a Cloud."""
+def resolve_cloud(cloud_environment, verify=True, session=None):
+    """Turn a cloud name or an ARM metadata URL into a Cloud (``session``: see _azure.session)."""
     name = cloud_environment or "AzureCloud"
     if name in KNOWN_CLOUDS:
         return KNOWN_CLOUDS[name]
     if name.lower().startswith("https://"):
-        return cloud_from_metadata(_fetch_metadata(name, verify), name)
+        return cloud_from_metadata(_fetch_metadata(name, verify, session), name)
     if name.lower().startswith("http://"):
         raise AzureAuthError("cloud_environment %s must use https: Azure tokens are never sent over plain http." % name)
     raise AzureAuthError("Unknown cloud_environment '%s': use one of %s or the https URL of an ARM metadata endpoint "
@@ -220,11 +220,16 @@ def instance_discovery_disabled(cloud, settings):
     return host not in KNOWN_LOGIN_HOSTS
 
 
-def build_credential(settings, cloud, verify=True):
-    """Return an azure-identity credential for the resolved settings."""
+def build_credential(settings, cloud, verify=True, session=None):
+    """Return an azure-identity credential for the resolved settings; its requests go through
+    ``session`` (see _azure.session) when one is given."""
     from azure import identity  # lazy: azure-identity costs ~0.2 s to import
 
     common = dict(authority=cloud.login_endpoint, connection_verify=verify)
+    if session is not None:
+        from azure.core.pipeline.transport import RequestsTransport
+
+        common["transport"] = RequestsTransport(session=session, session_owner=False, connection_verify=verify)
     source = settings["source"]
     if source == "cli":
         return identity.AzureCliCredential()

@@ -13,18 +13,11 @@ Private to this collection: names and signatures may change without notice.
 from __future__ import annotations
 
 import ipaddress
-import re
 
 # Ranges AKS forbids for the VNet, pod and service CIDRs (concepts-network-cni-overview):
 # link-local, two ranges the platform uses itself, and TEST-NET-1. Kept as text for messages.
 RESERVED_RANGES = ("169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24")
 _RESERVED_NETWORKS = tuple(ipaddress.ip_network(text) for text in RESERVED_RANGES)
-
-_SUBNET_ID = re.compile(
-    r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<resource_group>[^/]+)"
-    r"/providers/Microsoft\.Network/virtualNetworks/(?P<vnet>[^/]+)/subnets/(?P<subnet>[^/]+)/?$",
-    re.IGNORECASE,
-)
 
 
 def parse_network(text):
@@ -63,27 +56,3 @@ def reserved_overlap(net):
         if overlaps(net, reserved):
             return str(reserved)
     return None
-
-
-def first_overlap(named):
-    """The first pair of names, in the dict's order, whose networks overlap; None when none do."""
-    items = list(named.items())
-    for index, (name_a, net_a) in enumerate(items):
-        for name_b, net_b in items[index + 1:]:
-            if overlaps(net_a, net_b):
-                return name_a, name_b
-    return None
-
-
-def subnet_id_parts(resource_id):
-    """Split a subnet resource ID into subscription, resource_group, vnet and subnet.
-
-    ARM treats the segment names case-insensitively (real IDs often say ``resourcegroups``).
-    Raises ValueError for anything that is not a subnet ID.
-    """
-    match = _SUBNET_ID.match(resource_id or "") if isinstance(resource_id, str) else None
-    if not match:
-        raise ValueError(
-            "%r is not a subnet resource ID (expected /subscriptions/<id>/resourceGroups/<rg>/providers/"
-            "Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>)" % (resource_id,))
-    return match.groupdict()

@@ -10,9 +10,10 @@ Private to this collection: names and signatures may change without notice.
 
 from __future__ import annotations
 
-from ansible_collections.azcni.cilium.plugins.module_utils import _aks_network as rules
-from ansible_collections.azcni.cilium.plugins.module_utils._azure_module import AzureError
-from ansible_collections.azcni.cilium.plugins.module_utils._cidr import parse_network
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import network_rules as rules
+from ansible_collections.azcni.cilium.plugins.module_utils._azure import ids
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cidr import parse_network
 
 
 class Network(object):
@@ -46,13 +47,12 @@ class Network(object):
         try:
             if kwargs.pop("sync", False):
                 return self.az.call(operation, *args, **kwargs)
-            return self.az.wait(self.az.begin(operation, *args, **kwargs), what=what)
+            return self.az.wait(self.az.call(operation, *args, **kwargs), what=what)
         except AzureError as exc:
             self.az.fail_azure(exc, "Cannot %s" % what)
 
     def subnet_id(self, name):
-        return "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/virtualNetworks/%s/subnets/%s" % (
-            self.az.subscription_id, self.group_name, self.vnet_name, name)
+        return ids.subnet_id(self.az.subscription_id, self.group_name, self.vnet_name, name)
 
     # --- present -----------------------------------------------------------------------------------
     def _intent(self):
@@ -198,3 +198,7 @@ class Network(object):
                 result["vnet"] = dict(name=self.vnet_name, id=vnet.get("id"), location=vnet.get("location"),
                                       address_prefixes=(vnet["properties"].get("addressSpace") or {}).get("addressPrefixes"))
         self.az.exit_json(**result)
+
+
+def run_network(az):
+    Network(az).run()

@@ -12,31 +12,33 @@ Private to this collection: names and signatures may change without notice.
 
 from __future__ import annotations
 
-import io
+import importlib.util
 import json
 import time
-import traceback
 
-from ansible_collections.azcni.cilium.plugins.module_utils._azure_auth import (
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.auth import (
     AZURE_AUTH_ARGS, AzureAuthError, build_credential, cli_subscription, resolve_cloud, resolve_settings, scope_for)
-from ansible_collections.azcni.cilium.plugins.module_utils._common import ModuleBase, require_lib
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.rest import Api
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.session import new_session
+from ansible_collections.azcni.cilium.plugins.module_utils._common import ModuleBase
 
-try:
-    import azure.core  # noqa: F401  pylint: disable=unused-import
-    import azure.identity  # noqa: F401  pylint: disable=unused-import
-    AZURE_IMPORT_ERROR = None
-    AZURE_IMPORT_TRACEBACK = None
-except ImportError as exc:
-    AZURE_IMPORT_ERROR = exc
-    AZURE_IMPORT_TRACEBACK = traceback.format_exc()
 
-# kind -> (pip package, module path, class name). Imported only when a module asks for that client,
-# because each SDK costs 0.1-0.3 s to import.
-CLIENTS = {
-    "containerservice": ("azure-mgmt-containerservice", "azure.mgmt.containerservice", "ContainerServiceClient"),
-    "network": ("azure-mgmt-network", "azure.mgmt.network", "NetworkManagementClient"),
-    "resources": ("azure-mgmt-resource", "azure.mgmt.resource.resources", "ResourceManagementClient"),
-}
+def _missing_library():
+    """(error, pip name) for the first library this layer needs that is not installed; found without
+    importing it, since importing azure-identity alone costs more than a whole Ansible task."""
+    for module_name, pip_name in (("azure.core", "azure-core"), ("azure.mgmt.core", "azure-mgmt-core"),
+                                  ("azure.identity", "azure-identity")):
+        try:
+            found = importlib.util.find_spec(module_name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            return ImportError("No module named %r" % module_name), pip_name
+    return None, None
+
+
+# The resource providers of _azure.rest's table, by the names the modules ask for them.
+CLIENTS = ("containerservice", "network", "resources")
 
 # azure-core's RetryPolicy retries 408/429/500/502/503/504 with exponential backoff and sleeps exactly
 # what a Retry-After header asks for. These bound it; polling_interval only applies when an LRO
@@ -68,12 +70,10 @@ def _response_json(http_response):
         text = http_response.text()
     except Exception:  # pylint: disable=broad-except
         return None
-    return json.loads(text) if text else None
-
-
-def raw_json(pipeline_response, deserialized, headers):  # pylint: disable=unused-argument
-    """``cls`` callback for SDK operations: hand back the JSON ARM sent instead of a model."""
-    return _response_json(pipeline_response.http_response)
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
 
 
 def to_azure_error(exc):
@@ -96,8 +96,6 @@ def to_azure_error(exc):
                    for d in (getattr(error, "details", None) or [])]
         return AzureError(message or exc.message or str(exc), code=code, status=exc.status_code,
                           target=getattr(error, "target", None), details=details)
-    if isinstance(exc, exceptions.AzureError):
-        return AzureError(str(exc), code=type(exc).__name__)
     return AzureError(str(exc), code=type(exc).__name__)
 
 
@@ -105,13 +103,13 @@ class AzureModule(ModuleBase):
     """AnsibleModule plus lazily built Azure credential, cloud and SDK clients."""
 
     def __init__(self, argument_spec, supports_check_mode=True, **kwargs):
-        super(AzureModule, self).__init__(AZURE_AUTH_ARGS, argument_spec,
-                                          (AZURE_IMPORT_ERROR, "azure-identity", AZURE_IMPORT_TRACEBACK),
-                                          supports_check_mode, **kwargs)
+        error, pip_name = _missing_library()
+        super(AzureModule, self).__init__(AZURE_AUTH_ARGS, argument_spec, (error, pip_name, None), supports_check_mode, **kwargs)
         self._settings = None
         self._cloud = None
         self._credential = None
-        self._clients = {}
+        self._api = None
+        self._session = None
 
     def fail_azure(self, exc, msg, **kwargs):
         """Fail with ``msg`` followed by ARM's error code and message."""
@@ -136,7 +134,7 @@ class AzureModule(ModuleBase):
     def cloud(self):
         if self._cloud is None:
             try:
-                self._cloud = resolve_cloud(self.settings.get("cloud_environment"), self.verify)
+                self._cloud = resolve_cloud(self.settings.get("cloud_environment"), self.verify, self.session)
             except AzureAuthError as exc:
                 self.fail_json(msg=str(exc))
         return self._cloud
@@ -151,39 +149,53 @@ class AzureModule(ModuleBase):
         return subscription
 
     @property
+    def session(self):
+        """One HTTP session for the task: metadata, Entra ID and ARM share its connections and cache."""
+        if self._session is None:
+            self._session = new_session(self.verify)
+        return self._session
+
+    @property
     def credential(self):
         if self._credential is None:
             try:
-                self._credential = build_credential(self.settings, self.cloud, self.verify)
+                self._credential = build_credential(self.settings, self.cloud, self.verify, self.session)
             except AzureAuthError as exc:
                 self.fail_json(msg=str(exc))
         return self._credential
 
     def client(self, kind):
-        """The SDK client of ``kind`` (containerservice, network, resources), built once per task."""
-        if kind not in self._clients:
-            pip_name, module_path, class_name = CLIENTS[kind]
-            try:
-                sdk = __import__(module_path, fromlist=[class_name])
-            except ImportError as exc:
-                require_lib(self.module, exc, pip_name, traceback.format_exc())
-            self._clients[kind] = getattr(sdk, class_name)(
-                self.credential, self.subscription_id, base_url=self.cloud.resource_manager,
-                credential_scopes=[scope_for(self.cloud)], connection_verify=self.verify,
-                user_agent=USER_AGENT, **CLIENT_SETTINGS)
-        return self._clients[kind]
+        """The ARM operations (``.managed_clusters.get``...) of ``kind``: one pipeline per task serves all kinds."""
+        if kind not in CLIENTS:
+            raise ValueError("unknown Azure client %r" % kind)
+        if self._api is None:
+            self._api = Api(self._pipeline_client(), self.subscription_id, CLIENT_SETTINGS["polling_interval"])
+        return self._api
+
+    def _pipeline_client(self):
+        """azure-core's pipeline as the SDK clients build it: retries, bearer token, ARM's provider
+        registration and logging policies, TLS verified against REQUESTS_CA_BUNDLE or the system store."""
+        from azure.core import PipelineClient
+        from azure.core.pipeline import policies
+        from azure.core.pipeline.transport import RequestsTransport
+        from azure.mgmt.core.policies import ARMAutoResourceProviderRegistrationPolicy, ARMChallengeAuthenticationPolicy
+        from azure.mgmt.core.policies import ARMHttpLoggingPolicy
+
+        retry = dict((key, value) for key, value in CLIENT_SETTINGS.items() if key.startswith("retry_"))
+        pipeline = [policies.RequestIdPolicy(), policies.HeadersPolicy(), policies.UserAgentPolicy(user_agent=USER_AGENT),
+                    ARMAutoResourceProviderRegistrationPolicy(), policies.RetryPolicy(**retry),
+                    ARMChallengeAuthenticationPolicy(self.credential, scope_for(self.cloud)), ARMHttpLoggingPolicy()]
+        return PipelineClient(self.cloud.resource_manager, policies=pipeline,
+                              transport=RequestsTransport(session=self.session, session_owner=False,
+                                                          connection_verify=self.verify))
 
     # --- calls on raw JSON -----------------------------------------------------------------------
     @staticmethod
-    def _body(body):
-        return io.BytesIO(json.dumps(body).encode("utf-8")) if body is not None else None
-
-    def _invoke(self, operation, args, body):
+    def _invoke(operation, args, body):
         from azure.core import exceptions
 
-        args = list(args) + ([self._body(body)] if body is not None else [])
         try:
-            return operation(*args, cls=raw_json)
+            return operation(*args, body=body) if body is not None else operation(*args)
         except exceptions.AzureError as exc:
             raise to_azure_error(exc)
 
@@ -197,22 +209,13 @@ class AzureModule(ModuleBase):
             raise
 
     def call(self, operation, *args, **kwargs):
-        """Call a synchronous operation (``body`` sent as JSON); the JSON response."""
-        return self._invoke(operation, args, kwargs.get("body"))
-
-    def begin(self, operation, *args, **kwargs):
-        """Start a long-running operation (``body`` sent as JSON); returns the SDK poller."""
+        """Call an operation (``body`` sent as JSON): the JSON response, or for a long-running
+        operation (``begin_*``) the SDK poller to ``wait`` on."""
         return self._invoke(operation, args, kwargs.get("body"))
 
     def list(self, operation, *args):
-        """Every item of a paged list operation, as ARM-shaped dicts."""
-        from azure.core import exceptions
-
-        try:
-            return [item.as_dict() if hasattr(item, "as_dict") else item.serialize(keep_readonly=True)
-                    for item in operation(*args)]
-        except exceptions.AzureError as exc:
-            raise to_azure_error(exc)
+        """Every item of a paged list operation, as ARM sent them."""
+        return self._invoke(operation, args, None)
 
     def wait(self, poller, timeout=None, what="operation"):
         """Wait for a poller; the final JSON. Polls at the interval the service asks for.

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 
-from tests.e2e.conftest import arm_clients
+import requests
+
 from tests.e2e.test_aks_cluster import (LOCATION, kinds, make_cluster, overlay_args, playbook, run_logged, task, unique,
                                         vnet_args, vnet_task)
 from tests.emulator.arm import authorization, roles
@@ -132,11 +133,13 @@ def test_user_assigned_identity_is_granted_before_the_cluster_is_created(emulato
     sub = emulator.env["AZURE_SUBSCRIPTION_ID"]
     identity_id = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/uami" % (
         sub, group)
-    identity = arm_clients(emulator)[1].resources.begin_create_or_update_by_id(
-        identity_id, "2023-01-31", {"location": LOCATION}).result()
-    principal = identity.properties["principalId"]
+    token = emulator.credential().get_token(emulator.client_kwargs()["credential_scopes"][0]).token
+    created = requests.put(emulator.url + identity_id, params={"api-version": "2023-01-31"}, json={"location": LOCATION},
+                           headers={"Authorization": "Bearer " + token}, verify=emulator.ca_path, timeout=30)
+    assert created.status_code == 201, created.text
+    principal = created.json()["properties"]["principalId"]
     args = vnet_args(group, name, identity=dict(type="UserAssigned", user_assigned_identity=identity_id))
-    done, sent = run_logged(emulator, ansible, playbook(task("aks_cilium_cluster", args, name="cluster")))
+    done, sent = run_logged(emulator, ansible, playbook(vnet_task(group), task("aks_cilium_cluster", args, name="cluster")))
     assert done.rc == 0, done.stdout
     assert kinds(sent) == ["PUT roleassignments", "PUT roleassignments", "PUT managedclusters"]
     assert done.task("cluster")["operations"] == ["subnet-role-assignment", "create"]
@@ -161,7 +164,7 @@ def test_missing_permission_fails_with_what_the_caller_needs(emulator, ansible):
         done = ansible(text)
         assert done.rc != 0
         failed = done.task("cluster")
-        assert failed["failed"] and failed["changed"] is False
+        assert done.status("cluster") == "failed" and failed["changed"] is False
         message = failed["msg"]
         for needed in ("Microsoft.Authorization/roleAssignments/write", nodes, "Owner", "User Access Administrator",
                        "skip_subnet_role_assignment", principal_of(emulator, group, name)):

@@ -576,7 +576,8 @@ def test_runner_check_mode_plans_the_create_while_the_vnet_does_not_exist_yet(vn
     arm = FakeArm(vnet=vnet)
     az = FakeAz(arm, check_mode=True, **options)
     result = aks_cluster_runner.ClusterRunner(az).run()
-    assert result["changed"] and result["operations"] == ["create"] and arm.writes == []
+    # the new identity's Network Contributor on both subnets is planned too (test_aks_role_assignment.py)
+    assert result["changed"] and result["operations"] == ["create", "subnet-role-assignment"] and arm.writes == []
     assert result["diff"]["after"]["agentPoolProfiles"]["nodepool1"]["podSubnetID"] == PODS
     [warning] = az.warnings
     assert "does not exist yet" in warning and ("VNet vnet not found" if vnet is None else "has no pod_subnet_id pods") in warning

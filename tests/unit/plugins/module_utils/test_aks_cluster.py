@@ -554,7 +554,8 @@ def test_runner_creates_in_the_recorded_topology_with_a_warning():
                                            "subnets": [{"name": "nodes", "properties": {"addressPrefix": "10.240.0.0/16"}},
                                                        {"name": "pods", "properties": {"addressPrefix": "10.40.0.0/13"}}]}}
     arm = FakeArm(vnet=vnet)
-    az = FakeAz(arm, location="x", ipam_mode="vnet", system_pool=pool_params(vnet_subnet_id=NODES, pod_subnet_id=PODS))
+    az = FakeAz(arm, location="x", ipam_mode="vnet", system_pool=pool_params(vnet_subnet_id=NODES, pod_subnet_id=PODS),
+                skip_subnet_role_assignment=True)  # the subnet rights have their own tests (test_aks_role_assignment.py)
     result = aks_cluster_runner.ClusterRunner(az).run()
     assert result["changed"] and result["operations"] == ["create"] and [w[0] for w in arm.writes] == ["PUT"]
     [warning] = az.warnings

@@ -186,3 +186,18 @@ def _grants(item, principal, subnet):
     return (str(props.get("principalId", "")).lower() == principal.lower()
             and str(props.get("roleDefinitionId", "")).lower().endswith("/" + NETWORK_CONTRIBUTOR)
             and (subnet.lower() == scope or subnet.lower().startswith(scope + "/")))
+
+
+def plan_for_pool(az, cluster, pool, skip=False):
+    """The SubnetGrant for one node pool's subnets on an existing cluster (aks_cilium_nodepool): the
+    cluster's identity gets Network Contributor on the pool's node and pod subnets, as for the system pool.
+
+    ``pool`` is the pool as it will be (ARM's keys, ``vnetSubnetID``/``podSubnetID``). Call ``.run()`` when
+    not in check mode; ``.diff()`` and ``.report(state)`` describe it.
+    """
+    subnets = [] if skip else cluster_subnets({"properties": {"agentPoolProfiles": [pool]}})
+    access = SubnetAccess(az)
+    principal = cluster_principal(cluster)
+    if not subnets or principal is None:  # a cluster without a managed identity: nothing to grant to
+        return SubnetGrant(access, principal, subnets, [])
+    return SubnetGrant(access, principal, subnets, access.missing(principal, subnets))

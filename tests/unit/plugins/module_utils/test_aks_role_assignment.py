@@ -166,3 +166,13 @@ def test_an_existing_grant_under_another_name_is_what_was_wanted():
     exists = AzureError("The role assignment already exists.", code="RoleAssignmentExists", status=409)
     grant = role_assignment.SubnetGrant.plan(FakeAz(put_error=exists), {}, cluster(principal=PRINCIPAL), cluster())
     assert grant.run() is False
+
+
+def test_a_pool_of_an_existing_cluster_gets_its_own_subnets():
+    other_nodes, other_pods = VNET + "/subnets/nodes2", VNET + "/subnets/pods2"
+    az = FakeAz({other_nodes: [assignment(other_nodes)]})
+    pool = {"name": "user", "vnetSubnetID": other_nodes, "podSubnetID": other_pods}
+    grant = role_assignment.plan_for_pool(az, cluster(principal=PRINCIPAL), pool)
+    assert grant.missing == [other_pods] and grant.run()
+    assert [entry[1] for entry in writes(az)] == [other_pods]
+    assert role_assignment.plan_for_pool(FakeAz(), cluster(principal=PRINCIPAL), pool, skip=True).missing == []

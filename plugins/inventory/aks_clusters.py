@@ -19,10 +19,12 @@ description:
   - Authentication is the same as the C(aks_*) modules' (options, C(AZURE_*) variables,
     C(~/.azure/credentials), the Azure CLI, a managed identity), so AWX's Microsoft Azure Resource
     Manager credential works unchanged.
-  - Hosts get C(ansible_connection=local) unless O(connection) says otherwise: the modules of this
-    collection run on the controller and talk to Azure and to each cluster's API.
+  - Hosts get C(ansible_connection=local) and the controller's Python as C(ansible_python_interpreter) unless
+    O(connection) says otherwise; the modules of this collection run on the controller and talk to Azure and to
+    each cluster's API.
   - The inventory file's name must end in C(aks_clusters.yml) or C(aks_clusters.yaml).
-author: azcni.cilium contributors
+author:
+  - azcni.cilium contributors (@azcni)
 extends_documentation_fragment:
   - azcni.cilium.azure
   - constructed
@@ -107,17 +109,17 @@ cache_timeout: 600
 
 import fnmatch
 import subprocess
+import sys
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.inventory import host_vars
-from ansible_collections.azcni.cilium.plugins.module_utils._azure.auth import (AzureAuthError, build_credential,
-                                                                                 cli_subscription, resolve_cloud,
-                                                                                 resolve_settings)
-from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import (CLIENT_SETTINGS, pipeline_client,
-                                                                                   to_azure_error)
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.auth import (
+    AzureAuthError, build_credential, cli_subscription, resolve_cloud, resolve_settings)
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import (
+    CLIENT_SETTINGS, pipeline_client, to_azure_error)
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.rest import Api
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.session import new_session
 
@@ -228,7 +230,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         all_vars = [host_vars(cluster) for cluster in clusters]
         connection = dict(ansible_connection=self.get_option("connection"))
         if connection["ansible_connection"] == "local":  # the modules need the controller's Python and its libraries
-            connection["ansible_python_interpreter"] = "{{ ansible_playbook_python }}"
+            connection["ansible_python_interpreter"] = sys.executable
         for hostname, variables in zip(self._hostnames(all_vars), all_vars):
             self.inventory.add_host(hostname)
             variables = dict(variables, **connection)

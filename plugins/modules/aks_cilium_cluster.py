@@ -33,7 +33,7 @@ description:
     to overlay, then the IPAM migration (kubenet or node-subnet Azure CNI to overlay), then the data plane
     migration (azure to cilium, together with network policy cilium), then any other change.
   - Before a migration's first write the checks of M(azcni.cilium.aks_cilium_migration_info) run (one
-    implementation): node auto-provisioning, Windows pools, Kubernetes and Cilium versions, kubenet's identity,
+    implementation) - node auto-provisioning, Windows pools, Kubernetes and Cilium versions, kubenet's identity,
     PodDisruptionBudgets that would block the drain, the Cilium identity count. While one stands the task fails with
     C(blockers) and nothing is written; O(ignore_blockers) accepts named ones. The in-cluster checks read the
     cluster's API with its user credentials from Azure (in memory).

@@ -16,7 +16,7 @@ description:
   - RV(current) and RV(target) network setups; RV(steps), the AKS operations in the order AKS requires them (policy engine
     removal, IPAM to overlay, data plane to Cilium), each with the node pools it reimages. The plan is the one
     M(azcni.cilium.aks_cilium_cluster) follows with O(azcni.cilium.aks_cilium_cluster#module:allow_migration=true).
-  - RV(blockers) and RV(migration_warnings), each C({id, message, object}): node auto-provisioning on, Windows node pools,
+  - RV(blockers) and RV(migration_warnings), each C({id, message, object}) - node auto-provisioning on, Windows node pools,
     Kubernetes below the minimum of the migration, kubenet without a user-assigned identity, a policy engine that must
     go first, PodDisruptionBudgets that allow no disruption or cannot be satisfied while a node drains, the Cilium
     identity count near 65,535, no supported Cilium for the Kubernetes version. The same checks gate
@@ -28,7 +28,8 @@ description:
     behaviour where one exists, ready for M(azcni.cilium.cilium_policy).
   - The Kubernetes API is reached with the cluster's user credentials from Azure (as C(az aks get-credentials) would
     fetch them, kept in memory), or with O(kubeconfig).
-author: azcni.cilium contributors
+author:
+  - azcni.cilium contributors (@azcni)
 extends_documentation_fragment:
   - azcni.cilium.azure
   - azcni.cilium.attributes
@@ -68,8 +69,10 @@ seealso:
   - module: azcni.cilium.aks_cilium_cluster
   - module: azcni.cilium.cilium_policy
   - name: Update Azure CNI IPAM mode and data plane technology
+    description: AKS's migration paths, their order and preconditions.
     link: https://learn.microsoft.com/azure/aks/update-azure-cni
   - name: Migrate from Network Policy Manager (NPM) to Cilium Network Policy
+    description: The NetworkPolicy behaviours that change from NPM to Cilium.
     link: https://learn.microsoft.com/azure/aks/migrate-from-npm-to-cilium-network-policy
 """
 

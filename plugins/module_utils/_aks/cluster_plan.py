@@ -17,6 +17,7 @@ from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_fields i
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_views import diff_view
 from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_paths
 
+
 @dataclass
 class Step:
     operation: str  # create | update | remove-policy | migrate-ipam | migrate-dataplane

@@ -51,7 +51,7 @@ def _ip(text):
 
 def _version(text):
     parts = []
-    for piece in str(text or "").lstrip("v").split("-")[0].split(".")[:3]:
+    for piece in str(text or "").lstrip("v").split("-", 1)[0].split(".")[:3]:
         if not piece.isdigit():
             break
         parts.append(int(piece))
@@ -375,8 +375,8 @@ def _external_traffic_findings(policy, cluster, out):
             "ingress-external-traffic", policy, "spec.ingress",
             "selects %d backend pod(s) of %s service %s with externalTrafficPolicy: Cluster; under Cilium this policy's "
             "ingress rules also apply to that service's NodePort/LoadBalancer traffic (it arrives from another node as "
-            "remote-node, or as world), which they do not allow" % (len(backends), svc_spec["type"],
-                                                                  service["metadata"]["name"]), suggestion))
+            "remote-node, or as world), which they do not allow"
+            % (len(backends), svc_spec["type"], service["metadata"]["name"]), suggestion))
 
 
 def analyze(policies, cluster, cilium_version=None):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.azcni.cilium.plugins.module_utils._k8s.disruption import (drain_findings, selector_matches,
-                                                                                     surge_nodes)
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.disruption import (
+    drain_findings, selector_matches, surge_nodes)
 
 
 def pod(name, node, labels, ready=True, namespace="default", owner="ReplicaSet"):
@@ -33,8 +33,8 @@ def budget(name, status=None, namespace="default", **spec):
 NODES = [node("n0"), node("n1"), node("n2")]
 
 
-@pytest.mark.parametrize("value,count,expected", [("10%", 3, 1), ("33%", 10, 4), ("0", 3, 0), (2, 3, 2), (None, 5, 1),
-                                                   ("", 20, 2), ("bad", 3, 1)])
+@pytest.mark.parametrize("value,count,expected", [
+    ("10%", 3, 1), ("33%", 10, 4), ("0", 3, 0), (2, 3, 2), (None, 5, 1), ("", 20, 2), ("bad", 3, 1)])
 def test_surge_nodes(value, count, expected):
     assert surge_nodes(value, count) == expected
 

@@ -168,3 +168,13 @@ def test_identity_estimate_counts_label_sets_per_namespace_and_account():
     pods = PODS + [pod("web-3", "shop", "10.224.0.32", {"app": "web", "pod-template-hash": "x"}),
                    pod("node-agent", "kube-system", "10.224.0.4", {"app": "agent"}, host_network=True)]
     assert identity_estimate(Cluster(pods=pods)) == 2
+
+
+def test_ipblock_over_pod_addresses_only():
+    found, cnps = analyze([policy("two-pods", {"podSelector": {}, "policyTypes": ["Egress"],
+                                               "egress": [{"to": [{"ipBlock": {"cidr": "10.224.0.30/31"}}]}]})], cluster())
+    finding = [f for f in found if f["id"] == "ipblock-cluster-address"][0]
+    assert "covers 2 pod address(es) in namespace(s) shop;" in finding["reason"]
+    cnp = [c for c in cnps if c["metadata"]["name"] == finding["suggested_policy"]][0]
+    assert cnp["spec"]["egress"] == [{"toEndpoints": [{"matchExpressions": [
+        {"key": "k8s:io.kubernetes.pod.namespace", "operator": "In", "values": ["shop"]}]}]}]

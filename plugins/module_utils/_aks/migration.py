@@ -27,8 +27,9 @@ RULES = {
     "kubernetes-version": ("blocker", "update-azure-cni: the overlay migration needs Kubernetes 1.27 or later"),
     "cilium-version": ("blocker", "azure-cni-powered-by-cilium: minimum Cilium per Kubernetes version (1.31 -> 1.16.16 "
                                   "and up); AKS installs no listed Cilium below Kubernetes 1.31"),
-    "kubenet-identity": ("blocker", "update-azure-cni (kubenet): the cluster needs a user-assigned managed identity so "
-                                    "AKS can detach the kubenet route table"),
+    "kubenet-identity": ("blocker", "update-azure-cni (kubenet) and Azure/AKS#5662: a kubenet cluster in its own VNet "
+                                    "needs a user-assigned managed identity so AKS can detach the kubenet route table "
+                                    "from the subnet (inferred scope: the managed VNet's route table is AKS's own)"),
     "policy-engine-removal": ("warning", "update-azure-cni / Azure/AKS#4006: the overlay migration refuses a cluster "
                                          "with NPM or Calico, so the engine is uninstalled first; pods run without "
                                          "network policy enforcement until the Cilium step"),
@@ -134,11 +135,13 @@ def arm_findings(cluster, the_plan, state):
                                                   "1.31 with Cilium 1.16.16); upgrade Kubernetes first"
                                 % state["kubernetes_version"], "kubernetesVersion"))
     identity = (cluster.get("identity") or {}).get("type") or ""
+    own_vnet = any(p.get("vnetSubnetID") for p in pools(cluster))
     if "migrate-ipam" in operations and (network(cluster).get("networkPlugin") or "").lower() == "kubenet" \
-            and "userassigned" not in identity.lower().replace(",", "").replace(" ", ""):
-        blockers.append(finding("kubenet-identity", "the kubenet cluster has identity %s; AKS needs a user-assigned "
-                                                    "managed identity to detach the kubenet route table during the "
-                                                    "overlay migration" % (identity or "none"), "identity"))
+            and own_vnet and "userassigned" not in identity.lower().replace(",", "").replace(" ", ""):
+        blockers.append(finding("kubenet-identity", "the kubenet cluster in your own VNet has identity %s; AKS needs a "
+                                                    "user-assigned managed identity (with rights on the node subnet) to "
+                                                    "detach the kubenet route table during the overlay migration"
+                                % (identity or "none"), "identity"))
     if "remove-policy" in operations:
         warnings.append(finding("policy-engine-removal", "the %s engine is uninstalled before the overlay migration: "
                                                          "NetworkPolicies are not enforced until the Cilium step finishes"

@@ -115,8 +115,10 @@ def test_mode_is_inferred_from_the_pod_subnet_on_create_and_kept_on_update():
     assert aks_cluster.effective_mode(params(system_pool=pool_params(pod_subnet_id=PODS)), None) == "vnet"
     assert aks_cluster.effective_mode(params(), None) == "overlay"
     assert aks_cluster.effective_mode(params(), returned_cluster("vnet")) == "vnet"
-    assert aks_cluster.effective_mode(params(), returned_cluster("kubenet")) == "overlay"
+    assert aks_cluster.effective_mode(params(), returned_cluster("kubenet", plugin="kubenet")) == "overlay"
+    assert aks_cluster.effective_mode(params(), returned_cluster("node-subnet")) == "node-subnet"
     assert aks_cluster.effective_mode(params(ipam_mode="vnet"), returned_cluster("overlay")) == "vnet"
+    assert aks_cluster.effective_mode(params(ipam_mode="node_subnet"), None) == "node-subnet"
 
 
 def test_create_with_autoscaler_starts_at_min_count_and_tier_gets_base_sku():

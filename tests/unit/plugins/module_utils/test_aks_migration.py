@@ -43,7 +43,8 @@ def test_a_clean_kubenet_cluster_has_no_blocker():
     (lambda c: c["properties"].update(nodeProvisioningProfile={"mode": "Auto"}), "node-auto-provisioning"),
     (lambda c: c["properties"].update(currentKubernetesVersion="1.26.6"), "kubernetes-version,cilium-version"),
     (lambda c: c["properties"].update(currentKubernetesVersion="1.30.4"), "cilium-version"),
-    (lambda c: c.update(identity={"type": "SystemAssigned"}), "kubenet-identity"),
+    (lambda c: (c.update(identity={"type": "SystemAssigned"}),
+                c["properties"]["agentPoolProfiles"][0].update(vnetSubnetID="/s/vnet/subnets/nodes")), "kubenet-identity"),
     (lambda c: c["properties"].update(provisioningState="Failed"), "cluster-state"),
 ])
 def test_each_arm_rule_blocks(change, rule):
@@ -52,6 +53,12 @@ def test_each_arm_rule_blocks(change, rule):
     blockers, _warnings = findings(cluster)
     assert ids(blockers) == rule.split(","), blockers
     assert all(b["message"] and migration.RULES[b["id"]][0] == "blocker" for b in blockers)
+
+
+def test_kubenet_in_the_managed_vnet_needs_no_user_assigned_identity():
+    cluster = kubenet()
+    cluster["identity"] = {"type": "SystemAssigned"}
+    assert findings(cluster) == ([], [])
 
 
 def test_no_migration_no_migration_blockers():

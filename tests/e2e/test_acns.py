@@ -214,3 +214,31 @@ def test_wireguard_refused_when_the_node_subnet_nsg_blocks_udp_51871(emulator, a
     args["advanced_networking"] = dict(transit_encryption="none")  # without WireGuard the same NSG is fine
     done, sent = run_logged(emulator, ansible, playbook(task("aks_cilium_cluster", args, name="cluster")))
     assert done.rc == 0 and [e["method"] for e in sent] == ["PUT"], done.stdout
+
+
+def test_turning_wireguard_on_waits_for_the_agent_rollout(emulator, ansible, tmp_path):
+    group, name = unique("e2e-acns"), unique("wg")
+    created, _sent = run_logged(emulator, ansible, playbook(
+        task("aks_network", dict(resource_group=group, location="westeurope"), name="group"), cluster_task(group, name)))
+    assert created.rc == 0, created.stdout
+    kube = Kube(emulator, group, name, tmp_path)
+    kube.handle.settings.pod_ready_delay = 0.5  # the new agents take a while to become ready
+    generation = kube.handle.store.get("apps/daemonsets", "kube-system", "cilium")["metadata"]["generation"]
+    started = time.time()
+    kube.handle.clear_requests()
+    turned, sent = run_logged(emulator, ansible, playbook(cluster_task(group, name, dict(transit_encryption="wireguard"))))
+    assert turned.rc == 0, turned.stdout
+    result = turned.task("cluster")
+    assert [e["method"] for e in sent] == ["PUT"]
+    assert result["wireguard"]["nodes"] == result["wireguard"]["nodes_with_key"] == 3
+    assert "successfully rolled out" in result["wireguard"]["agent"]
+    ds = kube.handle.store.get("apps/daemonsets", "kube-system", "cilium")
+    assert ds["metadata"]["generation"] == generation + 1 and ds["status"]["updatedNumberScheduled"] == 3
+    assert result["wireguard"]["waited"] > 0.5, "the rollout was over before the task looked: the test proves nothing"
+    k8s = kube.handle.requests()
+    arm = emulator.requests(since=started)
+    print("WireGuard on: %d ARM requests (%d writes), %d Kubernetes requests (%d writes), waited %.1f s" % (
+        len(arm), len(sent), len(k8s), len(writes(k8s)), result["wireguard"]["waited"]))
+    assert writes(k8s) == []
+    again, sent = run_logged(emulator, ansible, playbook(cluster_task(group, name, dict(transit_encryption="wireguard"))))
+    assert again.rc == 0 and sent == [] and "wireguard" not in again.task("cluster"), again.stdout

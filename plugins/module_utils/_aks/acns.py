@@ -129,8 +129,8 @@ def _node_os_ok(pool, version):
     minor = _version(pool.get("orchestratorVersion")) or version
     if sku in ("ubuntu2404", "azurelinux3"):
         return True
-    if minor is None:
-        return False
+    if not minor:
+        return True  # the version is left to AKS: so is this check
     return (sku == "azurelinux" and minor >= (1, 32)) or (sku == "ubuntu" and minor >= (1, 35))
 
 

@@ -29,9 +29,10 @@ CILIUM_NODES = "/apis/cilium.io/v2/ciliumnodes"
 def policy_mode(config):
     """none | fqdn | l7 from the ``data`` of cilium-config."""
     data = config or {}
-    if not config_flag(data.get("enable-l7-proxy")):
-        return "none"
-    return "l7" if config_flag(data.get("external-envoy-proxy")) else "fqdn"
+    proxy = config_flag(data.get("enable-l7-proxy"))
+    if proxy and config_flag(data.get("external-envoy-proxy")):
+        return "l7"
+    return "fqdn" if proxy or config_flag(data.get("enable-standalone-dns-proxy")) else "none"
 
 
 def wireguard(config):

@@ -98,8 +98,9 @@ def test_apply_reapply_change_prune_only_ours(ansible, kube_cluster, tmp_path):
                                               policy_set="e2e")
     assert status == "ok" and result["counts"]["unchanged"] == 3
     assert written == []
-    # one cluster-wide LIST per kind (prune needs both), nothing per object
+    # one cluster-wide LIST per kind (prune needs all three; no flow-log CRD here: a 404), nothing per object
     assert sorted((e["method"], e["path"]) for e in requests) == [
+        ("GET", "/apis/acn.azure.com/v1alpha1/containernetworklogs"),
         ("GET", "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies"), ("GET", "/apis/cilium.io/v2/ciliumnetworkpolicies")]
 
     # web changes port, db and the CCNP leave the directory, api arrives

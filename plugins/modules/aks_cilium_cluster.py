@@ -169,14 +169,15 @@ options:
   advanced_networking:
     description:
       - Advanced Container Networking Services (ACNS), C(networkProfile.advancedNetworking). Options not mentioned
-        keep the cluster's value (on create: off).
-      - Checked before any write (each failure names its rule): FQDN and L7 policies and WireGuard need O(advanced_networking.security)
+        keep the cluster's value (on create, off).
+      - "Checked before any write (each failure names its rule): FQDN and L7 policies and WireGuard need
+        O(advanced_networking.security)
         (C(acns-policies-need-security), C(acns-wireguard-needs-security)); FQDN/L7 need Kubernetes 1.29 or later
         (C(acns-fqdn-kubernetes-version)); L7 is limited to 1,000 nodes (C(acns-l7-node-limit)); C(bpfveth) needs
         Kubernetes 1.33 or later, Azure Linux 3.0 or Ubuntu 24.04 nodes and no Static Egress Gateway
         (C(acns-bpfveth-kubernetes-version), C(acns-bpfveth-node-os), C(acns-bpfveth-static-egress)); WireGuard needs
         UDP 51871 open between the nodes, checked on the node subnet's network security group when the VNet can be read
-        (C(acns-wireguard-udp-51871)).
+        (C(acns-wireguard-udp-51871))."
       - Turning WireGuard on restarts the Cilium agents; with O(wait) the task waits for that rollout and for every
         CiliumNode to publish its C(network.cilium.io/wg-pub-key), and returns RV(wireguard).
     type: dict
@@ -359,7 +360,7 @@ waited_for_pending_operation:
   type: bool
 wireguard:
   description:
-    - After the task turned WireGuard on (with O(wait)): the Cilium agent rollout it waited for and the nodes
+    - After the task turned WireGuard on (with O(wait)), the Cilium agent rollout it waited for and the nodes
       publishing a WireGuard key.
   returned: when the task turned WireGuard on
   type: dict
@@ -376,7 +377,7 @@ wireguard:
     waited:
       description: Seconds spent waiting.
       type: float
-  sample: {agent: daemon set "cilium" successfully rolled out, nodes: 3, nodes_with_key: 3, waited: 4.2}
+  sample: {agent: 'daemon set "cilium" successfully rolled out', nodes: 3, nodes_with_key: 3, waited: 4.2}
 failed_rules:
   description: Ids of the pre-flight rules the request broke.
   returned: when a pre-flight check fails

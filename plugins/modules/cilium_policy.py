@@ -102,7 +102,7 @@ options:
     description:
       - Which Advanced Container Networking Services policy mode the cluster enforces, for the lint.
       - V(auto) takes it from the cluster (C(kube-system/cilium-config), read only when some policy uses L7, FQDN
-        or node peers, or a C(ContainerNetworkLog) is given): C(enable-l7-proxy=true) means FQDN policies (the DNS
+        or node peers, or a C(ContainerNetworkLog) is given); C(enable-l7-proxy=true) means FQDN policies (the DNS
         proxy), with C(external-envoy-proxy=true) also L7 policies (the C(cilium-envoy) DaemonSet), as
         M(azcni.cilium.cilium_status) reports them. When the ConfigMap cannot be read, the lint assumes neither.
       - An explicit value overrides what the cluster says.
@@ -128,7 +128,7 @@ notes:
     C(dns-allow-localdns), C(cidr-selects-cluster) (warning) and, for C(ContainerNetworkLog) objects,
     C(flow-log-dns-needs-fqdn) (warning).
   - C(dns-allow-localdns) applies when a node carries C(kubernetes.azure.com/localdns-state=enabled) (LocalDNS, on by
-    default in AKS Automatic): a policy allowing DNS to kube-dns must also allow port 53 to the C(host) entity
+    default in AKS Automatic); a policy allowing DNS to kube-dns must also allow port 53 to the C(host) entity
     (Cilium 1.17 and later, read from the agent's image) or to C(169.254.10.0/24) (Cilium 1.16).
     C(cidr-selects-cluster) flags CIDR rules covering a node's pod range or address, which on AKS select nothing.
     These read the nodes and the agent DaemonSet, only when some policy has a DNS allow rule or a CIDR rule.

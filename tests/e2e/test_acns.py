@@ -7,7 +7,6 @@ objects, the pre-flight rules, re-runs and check mode, judged by the emulators' 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -133,7 +132,7 @@ def test_l7_and_wireguard_then_fqdn(emulator, ansible, tmp_path):
     switched, sent = run_logged(emulator, ansible, playbook(cluster_task(group, name, fqdn)))
     assert switched.rc == 0, switched.stdout
     assert [e["method"] for e in sent] == ["PUT"]
-    arm_requests = [e for e in emulator.requests(since=started)]
+    arm_requests = list(emulator.requests(since=started))
     print("one ACNS change: %d ARM requests (%d writes), %d Kubernetes requests" % (
         len(arm_requests), len(sent), len(kube.handle.requests())))
     refused, k8s_writes = kube.run(ansible, kube.policy_task([L7_POLICY]))

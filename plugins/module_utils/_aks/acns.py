@@ -217,8 +217,8 @@ def _wireguard_port(facts):
     space = (((facts.vnet or {}).get("properties") or {}).get("addressSpace") or {}).get("addressPrefixes") or []
     blocked = nsg_blocks_wireguard(facts.node_nsg, facts.node_subnet_prefix, space)
     if blocked:
-        return "NSG %s rule %s (priority %s) denies it %s" % (facts.node_nsg.get("name"), blocked[1], blocked[2],
-                                                          blocked[0].lower())
+        direction, rule, priority = blocked
+        return "NSG %s rule %s (priority %s) denies it %s" % (facts.node_nsg.get("name"), rule, priority, direction.lower())
     return None
 
 

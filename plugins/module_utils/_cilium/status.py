@@ -324,9 +324,8 @@ def summary(report):
     line = "Cilium %s %s (%s): %s; %s, ACNS observability %s, security %s" % (
         version, verdict, counts, ", ".join(parts), flavour,
         "on" if acns["observability"] else "off", "on" if acns["security"] else "off")
-    extras = ["%s %s" % (label, acns[key]) for key, label in (("network_policies", "policies"),
-                                                               ("transit_encryption", "encryption"),
-                                                               ("acceleration", "acceleration")) if acns[key] != "none"]
+    labels = (("network_policies", "policies"), ("transit_encryption", "encryption"), ("acceleration", "acceleration"))
+    extras = ["%s %s" % (label, acns[key]) for key, label in labels if acns[key] != "none"]
     if extras:
         line += " (%s)" % ", ".join(extras)
     first = (report["errors"] or report["cilium_warnings"] or [None])[0]

@@ -17,7 +17,7 @@ from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster import I
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_plan import plan
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_fields import provisioning_state, strip_read_only
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import (
-    VNET_RULE_IDS, check, failure, missing_subnets, node_subnet)
+    VNET_RULE_IDS, check, failure, missing_subnets, node_subnet, warnings)
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_views import changed_only, diff_view, summary
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import parse as resource_id_parse
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import subnet_parts
@@ -108,6 +108,8 @@ class ClusterRunner(object):
             absent = "VNet %s has no %s" % (parts["vnet"], " and no ".join(missing_subnets(facts)))
         else:
             self.read_node_nsg(facts)
+            for _rule_id, message in warnings(facts):
+                self.az.warn(message)
             return check(facts)
         if self.az.check_mode:
             self.az.warn("Check mode: %s. It does not exist yet (in a real run an earlier task would create it), so the "

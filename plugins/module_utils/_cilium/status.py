@@ -22,7 +22,6 @@ from collections import Counter
 
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium import acns
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium.limitations import check_workloads
-from ansible_collections.azcni.cilium.plugins.module_utils._common import config_flag
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.readiness import (
     daemonset_status, deployment_status, describe_pod, rollout_counters, selector_string)

@@ -241,3 +241,17 @@ def test_turning_wireguard_on_waits_for_the_agent_rollout(emulator, ansible, tmp
     assert writes(k8s) == []
     again, sent = run_logged(emulator, ansible, playbook(cluster_task(group, name, dict(transit_encryption="wireguard"))))
     assert again.rc == 0 and sent == [] and "wireguard" not in again.task("cluster"), again.stdout
+
+
+def test_the_acns_playbook_turns_on_l7_and_wireguard_and_reports_the_coverage(emulator, ansible, tmp_path):
+    group, name = unique("e2e-acns"), unique("pb")
+    created, _sent = run_logged(emulator, ansible, playbook(
+        task("aks_network", dict(resource_group=group, location="westeurope"), name="group"), cluster_task(group, name)))
+    assert created.rc == 0, created.stdout
+    variables = dict(azcni_cluster_name=name, azcni_resource_group=group, azcni_kubeconfig=str(tmp_path / "kubeconfig"))
+    done = ansible(os.path.join(REPO, "playbooks", "acns.yml"), extra_vars=variables)
+    assert done.rc == 0, done.stdout
+    assert done.task("Turn on ACNS on the cluster (waits for the agent rollout WireGuard starts)")["wireguard"]["nodes_with_key"] == 3
+    assert "WireGuard keys: 3 of 3 nodes" in done.stdout and "network policies l7" in done.stdout
+    again, sent = run_logged(emulator, ansible, os.path.join(REPO, "playbooks", "acns.yml"), extra_vars=variables)
+    assert again.rc == 0 and sent == [], again.stdout

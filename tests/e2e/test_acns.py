@@ -212,7 +212,8 @@ def test_wireguard_refused_when_the_node_subnet_nsg_blocks_udp_51871(emulator, a
     assert result["failed_rules"] == ["acns-wireguard-udp-51871"] and "deny-udp" in result["msg"]
     args["advanced_networking"] = dict(transit_encryption="none")  # without WireGuard the same NSG is fine
     done, sent = run_logged(emulator, ansible, playbook(task("aks_cilium_cluster", args, name="cluster")))
-    assert done.rc == 0 and [e["method"] for e in sent] == ["PUT"], done.stdout
+    assert done.rc == 0, done.stdout
+    assert [e["method"] for e in sent if "/managedClusters/" in e["path"]] == ["PUT"]  # (+ the subnet role assignments)
 
 
 def test_turning_wireguard_on_waits_for_the_agent_rollout(emulator, ansible, tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import acns
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cidr import (
     RESERVED_RANGES, overlaps, parse_network, reserved_overlap)
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import subnet_parts
@@ -58,7 +59,15 @@ class Facts:
     defaults: frozenset = frozenset()  # fields filled from AKS defaults, named as such in messages
     vnet: dict | None = None  # the raw VNet of vnet_subnet_id, once read from Azure
     pod_ip_allocation_mode: str | None = None  # the system pool's podIPAllocationMode
-    kubernetes_version: str | None = None  # the system pool's (or the cluster's) Kubernetes version
+    pool_version: str | None = None  # the system pool's (or the cluster's) Kubernetes version, as text
+    # ACNS (_aks.acns): the state asked for, the Kubernetes (major, minor) the cluster will run (None: left to
+    # AKS), every agentPoolProfile after the change, Static Egress Gateway on, the node subnet's NSG and prefix
+    acns: dict | None = None
+    kubernetes_version: tuple | None = None
+    acns_pools: list = field(default_factory=list)
+    static_egress: bool = False
+    node_nsg: dict | None = None
+    node_subnet_prefix: str | None = None
 
     def label(self, name):
         text = "%s %s" % (name, getattr(self, name))
@@ -285,9 +294,15 @@ def _subnets_exist(facts):
     return None
 
 
+def node_subnet(facts):
+    """The node subnet as ``facts.vnet`` has it (a dict), or None."""
+    parts = _subnet(facts.vnet_subnet_id)
+    return _vnet_subnets(facts).get(parts["subnet"].lower()) if parts and facts.vnet is not None else None
+
+
 def _node_subnet_not_delegated(facts):
     parts = _subnet(facts.vnet_subnet_id)
-    subnet = _vnet_subnets(facts).get(parts["subnet"].lower()) if parts and facts.vnet is not None else None
+    subnet = node_subnet(facts)
     delegations = ((subnet or {}).get("properties") or {}).get("delegations") or []
     if delegations:
         names = [(d.get("properties") or {}).get("serviceName") or d.get("name") for d in delegations]
@@ -423,10 +438,10 @@ def _allocation_mode_needs_pod_subnet(facts):
 
 
 def _static_block_version(facts):
-    version = tuple(int(p) for p in str(facts.kubernetes_version or "").split(".")[:2] if p.isdigit())
+    version = tuple(int(p) for p in str(facts.pool_version or "").split(".")[:2] if p.isdigit())
     if (facts.pod_ip_allocation_mode or "").lower() == "staticblock" and len(version) == 2 and \
             version < STATIC_BLOCK_MIN_VERSION:
-        return "Kubernetes %s" % facts.kubernetes_version
+        return "Kubernetes %s" % facts.pool_version
     return None
 
 
@@ -438,6 +453,7 @@ ALLOCATION_RULES = (
          "Static Block allocation needs Kubernetes 1.28 or later"),
 )
 RULES = RULES + ALLOCATION_RULES
+RULES += tuple(Rule(*row) for row in acns.RULES)  # Advanced Container Networking Services: _aks/acns.py
 
 VNET_RULE_IDS = tuple(rule.rule_id for rule in RULES if rule.needs_vnet)
 

@@ -224,15 +224,18 @@ def test_pod_cidr_change_keeps_the_echoed_list_in_step():
     assert result.reasons == [] and result.operations == ["update"]
 
 
+def acns_body(enabled, observability, security, policies="None"):
+    return {"enabled": enabled, "observability": {"enabled": observability},
+            "security": {"enabled": security, "advancedNetworkPolicies": policies, "transitEncryption": {"type": "None"}},
+            "performance": {"accelerationMode": "None"}}
+
+
 @pytest.mark.parametrize("have, wanted, expected", [
-    (None, {"observability": True, "security": None},
-     {"enabled": True, "observability": {"enabled": True}, "security": {"enabled": False}}),
+    (None, {"observability": True, "security": None}, acns_body(True, True, False)),
     ({"enabled": True, "observability": {"enabled": True}, "security": {"enabled": False}},
-     {"observability": None, "security": True}, {"enabled": True, "observability": {"enabled": True},
-                                                 "security": {"enabled": True}}),
+     {"observability": None, "security": True}, acns_body(True, True, True, "FQDN")),  # AKS's default mode
     ({"enabled": True, "observability": {"enabled": True}, "security": {"enabled": False}},
-     {"observability": False, "security": None}, {"enabled": False, "observability": {"enabled": False},
-                                                  "security": {"enabled": False}}),
+     {"observability": False, "security": None}, acns_body(False, False, False)),
 ])
 def test_acns_features_not_mentioned_keep_their_state(have, wanted, expected):
     existing = returned_cluster()
@@ -325,17 +328,19 @@ def test_migration_needs_allow_migration_and_says_which():
     assert "IPAM kubenet -> overlay, data plane azure -> cilium" in result.reasons[0]
 
 
-@pytest.mark.parametrize("change, reason", [
-    (lambda c: c["properties"]["agentPoolProfiles"].append({"name": "win", "osType": "Windows"}), "Windows node pools (win)"),
-    (lambda c: c["properties"].update(nodeProvisioningProfile={"mode": "Auto"}), "node auto-provisioning must be disabled"),
-    (lambda c: c["properties"].update(currentKubernetesVersion="1.26.6"), "needs Kubernetes 1.27 or later"),
-    (lambda c: c["properties"]["networkProfile"].update(networkPolicy="calico"), "without a network policy engine (it has calico)"),
-])
-def test_migration_preconditions(change, reason):
-    existing = returned_cluster("kubenet", dataplane="azure", policy="none", plugin="kubenet")
-    change(existing)
+def test_kubenet_with_a_policy_engine_uninstalls_it_first_in_its_own_operation():
+    existing = returned_cluster("kubenet", dataplane="azure", policy="calico", plugin="kubenet")
     result = plan_for(existing, allow_migration=True)
-    assert any(reason in r for r in result.reasons), result.reasons
+    assert result.reasons == [] and result.operations == ["remove-policy", "migrate-ipam", "migrate-dataplane"]
+    assert result.steps[0].patch == {"properties": {"networkProfile": {"networkPolicy": "none"}}}
+    network = result.after["properties"]["networkProfile"]
+    assert (network["networkPluginMode"], network["networkDataplane"], network["networkPolicy"]) == (
+        "overlay", "cilium", "cilium")
+
+
+def test_a_policy_engine_on_a_dataplane_only_migration_goes_with_the_dataplane_step():
+    result = plan_for(returned_cluster(dataplane="azure", policy="azure"), allow_migration=True)
+    assert result.operations == ["migrate-dataplane"]
 
 
 def test_node_subnet_cluster_migrating_to_overlay_needs_a_pod_cidr():

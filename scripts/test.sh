@@ -73,9 +73,15 @@ gate_build() {
     rm -rf "$dist" "$installed"
     (cd "$STAGE_BUILD" && "$NEWEST/bin/ansible-galaxy" collection build --force --output-path "$dist") || return 1
     "$NEWEST/bin/ansible-galaxy" collection install "$dist"/azcni-cilium-*.tar.gz -p "$installed" --no-deps || return 1
-    if tar -tzf "$dist"/azcni-cilium-*.tar.gz | grep -E '^(tests|\.ci|scripts|\.work|\.ansible)/'; then
+    local packed
+    packed="$(tar -tzf "$dist"/azcni-cilium-*.tar.gz)" || return 1
+    if grep -vxE 'tests/?|tests/config\.yml' <<<"$packed" | grep -E '^(tests|\.ci|scripts|\.work|\.ansible|docs/build)/'; then
         echo "the built collection contains development files"; return 1
     fi
+    # ansible-test (and galaxy-importer's sanity step) read tests/config.yml from the tarball
+    for file in LICENSE tests/config.yml CHANGELOG.rst; do
+        grep -qx "$file" <<<"$packed" || { echo "the built collection lacks $file"; failed=1; }
+    done
     local listed
     listed="$(ANSIBLE_COLLECTIONS_PATH="$installed" "$NEWEST/bin/ansible-doc" -l azcni.cilium)" || return 1
     echo "$listed"

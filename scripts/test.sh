@@ -64,8 +64,13 @@ gate_e2e-floor() {
 }
 
 gate_lint() {
-    (cd "$STAGE" && ANSIBLE_COLLECTIONS_PATH="$WORK/collections" "$NEWEST/bin/ansible-lint" --profile production \
-        --offline --nocolor)
+    # the way a user runs it: a plain checkout (not under ansible_collections/), no flags beyond the
+    # profile and no ANSIBLE_COLLECTIONS_PATH; ansible-lint installs the collection itself from the
+    # checkout and from collections/requirements.yml, offline.
+    local checkout="$WORK/lint-checkout/cilium"
+    stage_collection "$ROOT" "$checkout" || return 1
+    (cd "$checkout" && env -u ANSIBLE_COLLECTIONS_PATH PATH="$NEWEST/bin:$PATH" "$NEWEST/bin/ansible-lint" \
+        --profile production --nocolor)
 }
 
 gate_build() {

@@ -61,10 +61,13 @@ setup_extra() {
         pids+=($!)
     fi
     if wants e2e-azpins; then
-        # their pins constrain ours and the test requirements alike; pip fails here on any conflict
-        make_venv "$AZPINS" "$(find_python 3.12)" "ansible-core>=2.21,<2.22" -r "$ANSIBLE_WHEEL/azcollection-requirements.txt" \
-            -r "$ROOT/requirements.txt" -r "$ROOT/tests/requirements.txt" -c "$ANSIBLE_WHEEL/azcollection-requirements.txt" &
-        pids+=($!)
+        # their pins constrain ours and the test requirements alike; pip fails on any conflict. Their ~80
+        # packages take minutes to install: that goes on while the first groups of gates run.
+        rm -f "$WORK/azpins-venv.rc"
+        ( make_venv "$AZPINS" "$(find_python 3.12)" "ansible-core>=2.21,<2.22" \
+            -r "$ANSIBLE_WHEEL/azcollection-requirements.txt" -r "$ROOT/requirements.txt" -r "$ROOT/tests/requirements.txt" \
+            -c "$ANSIBLE_WHEEL/azcollection-requirements.txt" >"$WORK/azpins-venv.log" 2>&1
+          echo $? >"$WORK/azpins-venv.rc" ) &
     fi
     for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
     return $failed
@@ -138,7 +141,7 @@ gate_importer() {
     # tarball's contents, on the ansible-core floor (whose test list includes Python 2.7/3.6 compile
     # and the boilerplate tests unless tests/config.yml says controller-only).
     local dir="$WORK/importer" tarball interpreters
-    rm -rf "$dir" && mkdir -p "$dir/ansible_collections/azcni/cilium" || return 1
+    rm -rf "$dir" && mkdir -p "$dir" || return 1
     (cd "$STAGE_BUILD" && "$NEWEST/bin/ansible-galaxy" collection build --force --output-path "$dir") >/dev/null || return 1
     tarball="$(ls "$dir"/azcni-cilium-*.tar.gz)"
     printf '[galaxy-importer]\nRUN_ANSIBLE_TEST = False\nOFFLINE_ANSIBLE_LINT = True\nCHECK_REQUIRED_TAGS = True\n' \
@@ -151,11 +154,21 @@ gate_importer() {
     if grep -E "^(WARNING|ERROR)|[Ww]arning:|[Ee]rror:" "$dir/importer.log" | grep -v "is ignored: it is neither"; then
         echo "galaxy-importer reported the findings above"; return 1
     fi
-    tar -xzf "$tarball" -C "$dir/ansible_collections/azcni/cilium" || return 1
+    # outside any git work tree, as in the container: inside one, ansible-test would only see tracked files
+    local tree
+    tree="$(mktemp -d)/ansible_collections/azcni/cilium"
+    mkdir -p "$tree" && tar -xzf "$tarball" -C "$tree" || return 1
     # the container has every Python; give ansible-test this machine's (pyenv's) real interpreters
     interpreters="$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/*/bin 2>/dev/null | tr '\n' ':')"
-    (cd "$dir/ansible_collections/azcni/cilium" && PATH="$FLOOR/bin:$interpreters$PATH" "$FLOOR/bin/ansible-test" sanity \
-        --venv --skip-test import --skip-test validate-modules --skip-test pslint --skip-test ansible-doc --color no)
+    (cd "$tree" && PATH="$FLOOR/bin:$interpreters$PATH" "$FLOOR/bin/ansible-test" sanity --venv --skip-test import \
+        --skip-test validate-modules --skip-test pslint --skip-test ansible-doc --color no) >"$dir/sanity.log" 2>&1
+    rc=$?
+    grep -v "is ignored: it is neither" "$dir/sanity.log"
+    rm -rf "${tree%/ansible_collections/azcni/cilium}"
+    [ "$rc" -eq 0 ] || return 1
+    if grep -q "All targets skipped" "$dir/sanity.log" || ! grep -q 'Running sanity test "compile"' "$dir/sanity.log"; then
+        echo "ansible-test tested nothing of the tarball"; return 1
+    fi
 }
 
 gate_ee() {
@@ -205,6 +218,12 @@ gate_awx() {
 
 gate_e2e-azpins() {
     # the e2e suite in one venv with azure.azcollection's exact pins (from the newest `ansible` release)
+    local waited=0
+    while [ ! -s "$WORK/azpins-venv.rc" ] && [ "$waited" -lt 2400 ]; do sleep 2; waited=$((waited + 2)); done
+    if [ "$(cat "$WORK/azpins-venv.rc" 2>/dev/null)" != 0 ]; then
+        grep -v "is ignored: it is neither" "$WORK/azpins-venv.log"
+        echo "azure.azcollection's pinned requirements and ours do not install together"; return 1
+    fi
     "$AZPINS/bin/python" -m pip list --disable-pip-version-check 2>/dev/null | grep -iE "^(azure-identity|azure-mgmt-(containerservice|network|resource)|azure-core|kubernetes) "
     (cd "$ROOT" && PATH="$AZPINS/bin:$PATH" "$AZPINS/bin/python" -m pytest -q -p no:cacheprovider --durations=10 tests/e2e)
 }

@@ -102,7 +102,7 @@ class Job(object):
         return [(path, open(path, encoding="utf-8").read()) for path in sorted(paths)]
 
     def event_data(self):
-        return [json.loads(text) for _, text in self.events()]
+        return [json.loads(text) for dummy, text in self.events()]
 
     def assert_nothing_leaks(self, *secrets):
         texts = self.events() + [("stdout", self.output)]
@@ -182,7 +182,7 @@ def test_certificate_credential_type_job_at_vvv(emulator, run_job, project_updat
               "tenant": emulator.env["AZURE_TENANT"], "certificate": pem,
               "certificate_password": emulator.certificate_password,
               "cloud_environment": emulator.env["AZURE_CLOUD_ENVIRONMENT"]}
-    project, _ = project_update
+    project = project_update[0]
     with open(os.path.join(project, "awx_cluster_info.yml"), "w", encoding="utf-8") as handle:
         handle.write(INFO_PLAYBOOK)
     job = run_job("awx_cluster_info.yml",

@@ -12,6 +12,7 @@ straight through ARM and hands back its admin kubeconfig.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import subprocess
@@ -168,8 +169,51 @@ class KubeCluster(object):
                               timeout=timeout, check=check)
 
 
+# The API versions the tests speak, whatever SDK release the gate installed (the floors, azure.azcollection's
+# pins or the newest): with an older SDK's models, bodies would lose fields that version does not know.
+TEST_API_VERSIONS = {"azure.mgmt.containerservice": "2026-08-01", "azure.mgmt.resource": "2025-04-01",
+                     "azure.mgmt.network": "2026-03-01"}
+
+
+def _raw_json(pipeline_response, deserialized, headers):  # pylint: disable=unused-argument
+    text = pipeline_response.http_response.text()
+    return json.loads(text) if text else None
+
+
+class _RawOperations(object):
+    """An SDK operation group whose calls send and return ARM JSON at TEST_API_VERSIONS."""
+
+    def __init__(self, operations, api_version):
+        self._operations = operations
+        self._api_version = api_version
+
+    def __getattr__(self, name):
+        operation = getattr(self._operations, name)
+
+        def call(*args, **kwargs):
+            args = [io.BytesIO(json.dumps(arg).encode("utf-8")) if isinstance(arg, dict) else arg for arg in args]
+            kwargs.setdefault("api_version", self._api_version)
+            if args and isinstance(args[-1], io.BytesIO):
+                kwargs.setdefault("content_type", "application/json")
+            return operation(*args, cls=_raw_json, **kwargs)
+
+        return call
+
+
+class _RawClient(object):
+    def __init__(self, client):
+        self._client = client
+        self._api_version = next(v for k, v in TEST_API_VERSIONS.items() if type(client).__module__.startswith(k))
+
+    def __getattr__(self, name):
+        return _RawOperations(getattr(self._client, name), self._api_version)
+
+
 def arm_clients(emulator):
-    """The real SDK clients, authenticated against the emulator exactly as a user's script would be."""
+    """The real SDK clients, authenticated against the emulator exactly as a user's script would be.
+
+    Their operations take and return ARM JSON (dicts), at the API versions of TEST_API_VERSIONS.
+    """
     from azure.identity import ClientSecretCredential
     from azure.mgmt.containerservice import ContainerServiceClient
     from azure.mgmt.resource.resources import ResourceManagementClient
@@ -182,8 +226,8 @@ def arm_clients(emulator):
     options = dict(base_url=metadata["resourceManager"], connection_verify=emulator.ca_path,
                    credential_scopes=[metadata["authentication"]["audiences"][0].rstrip("/") + "/.default"])
     subscription = env["AZURE_SUBSCRIPTION_ID"]
-    return (ContainerServiceClient(credential, subscription, polling_interval=1, **options),
-            ResourceManagementClient(credential, subscription, **options))
+    return (_RawClient(ContainerServiceClient(credential, subscription, polling_interval=1, **options)),
+            _RawClient(ResourceManagementClient(credential, subscription, **options)))
 
 
 def cluster_body(node_count=3, acns_security=False, acns_observability=False, location="westeurope"):
@@ -217,8 +261,8 @@ def make_kube_cluster(emulator, tmp_path):
         clusters.managed_clusters.begin_create_or_update(
             resource_group, name, cluster_body(node_count, acns_security, acns_observability)).result()
         created.append((resource_group, name))
-        value = clusters.managed_clusters.list_cluster_admin_credentials(resource_group, name).kubeconfigs[0].value
-        text = value.decode("utf-8") if isinstance(value, bytes) else base64.b64decode(value).decode("utf-8")
+        value = clusters.managed_clusters.list_cluster_admin_credentials(resource_group, name)["kubeconfigs"][0]["value"]
+        text = base64.b64decode(value).decode("utf-8")
         home = tmp_path / ("home-" + name)
         home.mkdir()
         path = home / "kubeconfig"

@@ -111,3 +111,26 @@ with zipfile.ZipFile(wheel) as archive:
 PY
     echo "$(basename "$wheel"): azure.azcollection pins $(grep -cE '==' "$dir/azcollection-requirements.txt") packages"
 }
+
+# main_venv WORK ROOT -> sets VENV: the virtualenv of the main job, emulator.sh and the README's commands
+# (ansible-core, the collection's and the tests' requirements, the pinned kubectl). Python 3.12 when there
+# is one (ansible-core 2.21), else 3.11 (the newest ansible-core that still runs there).
+main_venv() {
+    local work="$1" root="$2" python core="ansible-core>=2.21,<2.22"
+    python="$(find_python 3.12 2>/dev/null || true)"
+    if [ -z "$python" ]; then
+        python="$(find_python 3.11)" || return 1
+        core="ansible-core>=2.16,<2.20"
+    fi
+    VENV="$work/venv-main"
+    make_venv "$VENV" "$python" "$core" -r "$root/requirements.txt" -r "$root/tests/requirements.txt"
+}
+
+# checkout_collections WORK ROOT -> sets COLLECTIONS: a collections path where azcni.cilium is this checkout
+# (a symlink), so that ansible-doc and ansible-playbook find the collection without building it.
+checkout_collections() {
+    local work="$1" root="$2"
+    COLLECTIONS="$work/main-collections"
+    mkdir -p "$COLLECTIONS/ansible_collections/azcni"
+    ln -sfn "$root" "$COLLECTIONS/ansible_collections/azcni/cilium"
+}

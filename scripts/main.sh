@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The main job: network -> cluster -> Cilium status -> policies -> restart (playbooks/site.yml).
 #
-#   scripts/main.sh [ansible-playbook options...]
+#   scripts/main.sh [--fresh] [ansible-playbook options...]
 #
 # With Azure credentials in the environment (AZURE_SUBSCRIPTION_ID plus AZURE_CLIENT_ID/AZURE_SECRET/
 # AZURE_TENANT, AZURE_AD_USER/AZURE_PASSWORD or AZURE_PROFILE) it runs against Azure. Otherwise it
-# starts the bundled local AKS emulator and runs against that. AZCNI_TARGET=emulator|azure forces one.
-# Everything it needs is installed into .work/venv-main on first use.
+# runs against the bundled local AKS emulator (scripts/emulator.sh), which it starts when it is not running
+# and leaves running with its state, so that the next run changes nothing; --fresh starts from an empty
+# emulator. AZCNI_TARGET=emulator|azure forces one. Everything it needs is installed into .work/venv-main.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,60 +25,52 @@ if [ -z "$target" ]; then
     fi
 fi
 
-python="$(find_python 3.12 2>/dev/null || true)"
-core="ansible-core>=2.21,<2.22"
-if [ -z "$python" ]; then
-    python="$(find_python 3.11)"
-    core="ansible-core>=2.16,<2.20"
-fi
-venv="$WORK/venv-main"
-echo "setting up $venv (first run installs the dependencies)"
-make_venv "$venv" "$python" "$core" -r "$ROOT/requirements.txt" -r "$ROOT/tests/requirements.txt"
+fresh=no
+args=()
+for arg in "$@"; do
+    if [ "$arg" = --fresh ]; then fresh=yes; else args+=("$arg"); fi
+done
 
-collections="$WORK/main-collections"
-mkdir -p "$collections/ansible_collections/azcni"
-ln -sfn "$ROOT" "$collections/ansible_collections/azcni/cilium"
-export ANSIBLE_COLLECTIONS_PATH="$collections"
-export ANSIBLE_PYTHON_INTERPRETER="$venv/bin/python"
-export PATH="$venv/bin:$PATH"
+echo "setting up $WORK/venv-main (the first run installs the dependencies, about a minute)"
+main_venv "$WORK" "$ROOT"
+checkout_collections "$WORK" "$ROOT"
+export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS"
+export ANSIBLE_PYTHON_INTERPRETER="$VENV/bin/python"
+export PATH="$VENV/bin:$PATH"
 
-emulator_pid=""
 extra=()
-cleanup() {
-    if [ -n "$emulator_pid" ]; then
-        kill "$emulator_pid" 2>/dev/null || true
-        wait "$emulator_pid" 2>/dev/null || true
-    fi
-}
-trap cleanup EXIT
-
 if [ "$target" = emulator ]; then
-    state="$WORK/emulator"
-    mkdir -p "$state"
-    # every run starts a fresh emulator (new CA, new clusters): credentials of an earlier run are stale
-    rm -f "$state/emulator.out" "$state/kubeconfig"
-    (cd "$ROOT" && exec "$venv/bin/python" -m tests.emulator serve --port 0 --workdir "$state") \
-        >"$state/emulator.out" 2>"$state/emulator.log" &
-    emulator_pid=$!
-    url=""
-    for _ in $(seq 1 120); do
-        url="$(sed -n 's/^ready //p' "$state/emulator.out" 2>/dev/null | head -n1)"
-        [ -n "$url" ] && break
-        kill -0 "$emulator_pid" 2>/dev/null || break
-        sleep 0.5
-    done
-    if [ -z "$url" ]; then
-        echo "the emulator did not start; see $state/emulator.log"
-        exit 1
+    # The emulator keeps running after the job, with its resources, so that a second run finds everything
+    # in place (and changes nothing) and kubectl can look at the cluster: see the README. --fresh starts over.
+    if [ "$fresh" = yes ]; then
+        "$ROOT/scripts/emulator.sh" start --fresh
+    else
+        "$ROOT/scripts/emulator.sh" start
     fi
-    echo "local AKS emulator: $url"
+    state="$WORK/emulator"
+    url="$(cat "$state/url")"
     # shellcheck disable=SC1091
     . "$state/env.sh"
     # the emulated cluster's credentials go to a kubeconfig of their own, not to ~/.kube/config
     extra=(-e "azcni_kubeconfig=$state/kubeconfig")
+    since="$(date +%s)"
 else
     echo "running against Azure (subscription ${AZURE_SUBSCRIPTION_ID:-from profile})"
 fi
 
 cd "$ROOT"
-ansible-playbook playbooks/site.yml -i playbooks/inventory/hosts.yml "${extra[@]}" "$@"
+rc=0
+ansible-playbook playbooks/site.yml -i playbooks/inventory/hosts.yml "${extra[@]}" "${args[@]+"${args[@]}"}" || rc=$?
+if [ "$target" = emulator ]; then
+    writes="$("$VENV/bin/python" -c '
+import sys
+import requests
+from tests.emulator.requestlog import writes
+entries = requests.get(sys.argv[1] + "/_emulator/requests", verify=sys.argv[2], timeout=30).json()
+print(len(writes([e for e in entries if e["time"] >= float(sys.argv[3])])))' "$url" "$REQUESTS_CA_BUNDLE" "$since")"
+    echo "ARM writes during this run: $writes"
+    echo "The emulator is still running ($url). To look at the cluster with kubectl:"
+    echo "    eval \"\$(scripts/emulator.sh env)\" && kubectl get pods -n kube-system -o wide"
+    echo "scripts/emulator.sh stop stops it; scripts/main.sh --fresh starts over."
+fi
+exit "$rc"

@@ -14,7 +14,7 @@ WORK="${AZCNI_WORK:-$ROOT/.work}"
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
-GATES=(sanity units units-floor emulator e2e e2e-floor lint build importer ee docs awx e2e-azpins)
+GATES=(sanity units units-floor emulator conformance e2e e2e-floor lint build azcli importer ee docs awx e2e-azpins)
 [ $# -gt 0 ] && GATES=("$@")
 
 mkdir -p "$WORK"
@@ -30,6 +30,8 @@ AZPINS="$WORK/venv-azpins"        # azure.azcollection's exact pins beside ours 
 # the floors of requirements.txt, installed exactly in the floor venv so that they are what is tested
 FLOORS="$WORK/floors.txt"
 ANSIBLE_WHEEL="$WORK/ansible-wheel"  # the newest `ansible` package: azure.azcollection and kubernetes.core
+AZ_VENV="$WORK/venv-az"
+AZURE_CLI="azure-cli==2.91.0"
 
 setup() {
     make_venv "$NEWEST" "$(find_python 3.12)" "ansible-core>=2.21,<2.22" ansible-lint -r "$ROOT/requirements.txt" \
@@ -38,6 +40,9 @@ setup() {
         sed -n 's/^\([A-Za-z0-9_.-]*\)>=\([^,;[:space:]]*\).*/\1==\2/p' "$ROOT/requirements.txt" >"$FLOORS"
         make_venv "$FLOOR" "$(find_python 3.11)" "ansible-core>=2.16,<2.17" -r "$ROOT/requirements.txt" \
             -r "$ROOT/tests/requirements.txt" -c "$FLOORS" || return 1
+    fi
+    if wants azcli; then  # the real Azure CLI, large: its own virtualenv, reused while the pin stays
+        make_venv "$AZ_VENV" "$(find_python 3.12)" "$AZURE_CLI" || return 1
     fi
     setup_extra || return 1
     install_shellcheck
@@ -91,12 +96,32 @@ gate_emulator() {
     (cd "$ROOT" && "$NEWEST/bin/python" -m pytest -q -p no:cacheprovider --durations=10 tests/emulator_tests)
 }
 
+# The lab against the upstream facts beside the checkout (../shared/reference: Cilium CRDs and example
+# policies, ARM examples and the swagger excerpt). Skipped, with the reason, where that folder is absent.
+REFERENCE="$ROOT/../shared/reference"
+gate_conformance() {
+    (cd "$ROOT" && "$NEWEST/bin/python" -m pytest -q -p no:cacheprovider tests/conformance)
+}
+
+# skip_reason GATE -> why GATE cannot run on this machine (nothing when it can)
+skip_reason() {
+    if [ "$1" = conformance ] && [ ! -d "$REFERENCE" ]; then
+        echo "no upstream reference data at ../shared/reference beside the checkout"
+    fi
+}
+
 gate_e2e() {
     (cd "$ROOT" && PATH="$NEWEST/bin:$PATH" "$NEWEST/bin/python" -m pytest -q -p no:cacheprovider --durations=10 tests/e2e)
 }
 
 gate_e2e-floor() {
     (cd "$ROOT" && PATH="$FLOOR/bin:$PATH" "$FLOOR/bin/python" -m pytest -q -p no:cacheprovider --durations=10 tests/e2e)
+}
+
+gate_azcli() {
+    # the seed runbook's az and kubectl lines, unchanged, against the lab (tests/azcli/seed-runbook.md)
+    (cd "$ROOT" && AZCNI_AZ="$AZ_VENV/bin/az" PATH="$NEWEST/bin:$PATH" "$NEWEST/bin/python" -m pytest -q \
+        -p no:cacheprovider -s tests/azcli)
 }
 
 gate_lint() {
@@ -230,10 +255,12 @@ gate_e2e-azpins() {
 
 # Gates in one group run at the same time (each has its own emulator, ports and temp dirs): most
 # of them wait on subprocesses and sockets part of the time, so two share the two cores well.
-GROUPS_OF_GATES=("sanity ee" "units units-floor docs" "emulator lint build importer" "e2e e2e-floor" "e2e-azpins awx")
+GROUPS_OF_GATES=("sanity conformance ee" "units units-floor docs" "emulator lint build azcli importer" "e2e e2e-floor"
+                 "e2e-azpins awx")
 SUMMARY=()
 passed=0
 failed=0
+skipped=0
 LOGS="$WORK/logs"
 
 run_group() {
@@ -241,13 +268,20 @@ run_group() {
     mkdir -p "$LOGS"
     for gate in "$@"; do
         wants "$gate" || continue
+        local reason
+        reason="$(skip_reason "$gate")"
+        if [ -n "$reason" ]; then
+            echo "=== gate: $gate skipped: $reason"
+            skipped=$((skipped + 1)); SUMMARY+=("SKIP  $gate ($reason)")
+            continue
+        fi
         ( started=$(date +%s); "gate_$gate" >"$LOGS/$gate.log" 2>&1; rc=$?
           echo "$rc $(( $(date +%s) - started ))" >"$LOGS/$gate.rc" ) &
         pids+=($!)
         names+=("$gate")
     done
     [ ${#pids[@]} -gt 0 ] && wait "${pids[@]}"
-    for gate in "${names[@]}"; do
+    for gate in "${names[@]+"${names[@]}"}"; do
         local rc took
         read -r rc took <"$LOGS/$gate.rc"
         echo "=== gate: $gate (exit $rc, ${took}s)"
@@ -273,5 +307,5 @@ done
 echo
 echo "=== summary (total $(( $(date +%s) - started_all ))s)"
 printf '%s\n' "${SUMMARY[@]}"
-echo "gates: $passed passed, $failed failed"
+echo "gates: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

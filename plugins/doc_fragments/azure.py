@@ -80,9 +80,7 @@ options:
 requirements:
   - python >= 3.10
   - azure-identity
-  - azure-mgmt-containerservice
-  - azure-mgmt-network
-  - azure-mgmt-resource
+  - azure-mgmt-core
 notes:
   - Options and environment variables follow C(azure.azcollection), so the AWX/Automation Platform
     "Microsoft Azure Resource Manager" credential works unchanged.

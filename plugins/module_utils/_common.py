@@ -1,14 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) azcni.cilium contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Small helpers shared by every module: dependency errors, deep merge, diff paths.
+"""Small helpers shared by every module: the module base, dependency errors, diff paths, backoff.
 
 Private to this collection: names and signatures may change without notice.
 """
 
 from __future__ import annotations
 
-import copy
 import random
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -23,20 +22,6 @@ def require_lib(module, import_error, pip_name, import_traceback=None):
 def config_flag(value):
     """Whether a ConfigMap string value (e.g. ``cilium-config``'s ``enable-l7-proxy``) says "true"."""
     return str(value).strip().lower() == "true"
-
-
-def dict_merge(base, patch):
-    """Return a deep copy of ``base`` with ``patch`` merged in.
-
-    Dicts merge key by key; any other value in ``patch`` replaces the one in ``base``.
-    """
-    result = copy.deepcopy(base) if base is not None else {}
-    for key, value in (patch or {}).items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = dict_merge(result[key], value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
 
 
 def diff_paths(before, after, prefix=""):
@@ -97,11 +82,17 @@ class ModuleBase(object):
     def diff_mode(self):
         return self.module._diff  # pylint: disable=protected-access
 
+    def _shown(self, result):
+        """One diff policy for every module: a result carries ``diff`` only under ``--diff``."""
+        if not self.diff_mode:
+            result.pop("diff", None)
+        return result
+
     def fail_json(self, **kwargs):
-        self.module.fail_json(**kwargs)
+        self.module.fail_json(**self._shown(kwargs))
 
     def exit_json(self, **kwargs):
-        self.module.exit_json(**kwargs)
+        self.module.exit_json(**self._shown(kwargs))
 
     def warn(self, msg):
         self.module.warn(msg)

@@ -326,8 +326,9 @@ reasons:
   elements: str
 """
 
-from ansible_collections.azcni.cilium.plugins.module_utils._aks_cluster import run_cluster
-from ansible_collections.azcni.cilium.plugins.module_utils._azure_module import AzureModule
+
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_runner import run_cluster
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureModule
 
 POOL_SPEC = dict(
     name=dict(type="str"),

@@ -104,20 +104,8 @@ query_result:
   sample: cilium
 """
 
-import traceback
-
-from ansible_collections.azcni.cilium.plugins.module_utils._aks_cluster import run_info
-from ansible_collections.azcni.cilium.plugins.module_utils._azure_module import AzureModule
-from ansible_collections.azcni.cilium.plugins.module_utils._common import require_lib
-
-try:
-    import jmespath
-    JMESPATH_IMPORT_ERROR = None
-    JMESPATH_TRACEBACK = None
-except ImportError as exc:
-    jmespath = None
-    JMESPATH_IMPORT_ERROR = exc
-    JMESPATH_TRACEBACK = traceback.format_exc()
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_info import run_info
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureModule
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str"),
@@ -127,10 +115,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    az = AzureModule(ARGUMENT_SPEC, supports_check_mode=True, required_by=dict(name="resource_group"))
-    if az.params.get("query"):
-        require_lib(az.module, JMESPATH_IMPORT_ERROR, "jmespath", JMESPATH_TRACEBACK)
-    run_info(az, jmespath)
+    run_info(AzureModule(ARGUMENT_SPEC, supports_check_mode=True, required_by=dict(name="resource_group")))
 
 
 if __name__ == "__main__":

@@ -108,8 +108,8 @@ user:
   sample: clusterAdmin_rg-aks-cilium_aks-cilium
 """
 
-from ansible_collections.azcni.cilium.plugins.module_utils import _kubeconfig as kubeconfig
-from ansible_collections.azcni.cilium.plugins.module_utils._azure_module import AzureError, AzureModule
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.credentials import run_kubeconfig
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureModule
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -120,40 +120,10 @@ ARGUMENT_SPEC = dict(
     overwrite_existing=dict(type="bool", default=False),
     set_current_context=dict(type="bool", default=True),
 )
-# what a malformed credential result raises (bad base64 is a ValueError)
-DECODE_ERRORS = (kubeconfig.KubeconfigError, ValueError, UnicodeDecodeError)
-
-
-def fetch(az):
-    """The kubeconfig text Azure returns for the cluster (a credential: never log or return it)."""
-    params = az.params
-    clusters = az.client("containerservice").managed_clusters
-    operation = clusters.list_cluster_admin_credentials if params["admin"] else clusters.list_cluster_user_credentials
-    what = "admin" if params["admin"] else "user"
-    try:
-        result = az.call(operation, params["resource_group"], params["name"])
-    except AzureError as exc:
-        if exc.status == 404:
-            az.fail_json(msg="Managed cluster %s not found in resource group %s" % (params["name"], params["resource_group"]))
-        az.fail_azure(exc, "Cannot fetch the %s credentials of cluster %s" % (what, params["name"]))
-    try:
-        return kubeconfig.decode_credentials(result)
-    except DECODE_ERRORS as exc:
-        az.fail_json(msg="Cannot read the %s credentials of cluster %s: %s" % (what, params["name"], exc))
 
 
 def main():
-    az = AzureModule(ARGUMENT_SPEC, supports_check_mode=True)
-    params = az.params
-    text = fetch(az)
-    try:
-        result = kubeconfig.apply(params["path"], text, context_name=params["context"], overwrite=params["overwrite_existing"],
-                                  set_current=params["set_current_context"], check_mode=az.check_mode)
-    except kubeconfig.KubeconfigError as exc:
-        az.fail_json(msg=str(exc), path=params["path"])
-    except OSError as exc:
-        az.fail_json(msg="Cannot write kubeconfig %s: %s" % (params["path"], exc.strerror or exc), path=params["path"])
-    az.exit_json(**result)
+    run_kubeconfig(AzureModule(ARGUMENT_SPEC, supports_check_mode=True))
 
 
 if __name__ == "__main__":

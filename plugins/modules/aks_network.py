@@ -171,8 +171,9 @@ subnet_ids:
   sample: {"nodes": "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/nodes"}
 """
 
-from ansible_collections.azcni.cilium.plugins.module_utils._aks_network_runner import Network
-from ansible_collections.azcni.cilium.plugins.module_utils._azure_module import AzureModule
+
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.network_runner import run_network
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureModule
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type="str", required=True),
@@ -194,7 +195,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    Network(AzureModule(ARGUMENT_SPEC, supports_check_mode=True)).run()
+    run_network(AzureModule(ARGUMENT_SPEC, supports_check_mode=True))
 
 
 if __name__ == "__main__":

@@ -289,29 +289,26 @@ errors:
   sample: ["definition[2]: only CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy ..."]
 """
 
-from ansible_collections.azcni.cilium.plugins.module_utils._k8s_client import K8sModule
-from ansible_collections.azcni.cilium.plugins.module_utils._cilium_policy import run_module
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium.policy import run_policy
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.module import K8sModule
+
+ARGUMENT_SPEC = dict(
+    definition=dict(type="raw"),
+    src=dict(type="path"),
+    namespace=dict(type="str"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    prune=dict(type="bool", default=False),
+    policy_set=dict(type="str", default="default"),
+    field_manager=dict(type="str", default="azcni.cilium"),
+    force_conflicts=dict(type="bool", default=False),
+    concurrency=dict(type="int", default=8),
+    lint=dict(type="str", choices=["error", "warn", "off"], default="error"),
+    acns_security=dict(type="str", choices=["auto", "none", "fqdn", "l7"], default="auto"),
+)
 
 
 def main():
-    module = K8sModule(
-        argument_spec=dict(
-            definition=dict(type="raw"),
-            src=dict(type="path"),
-            namespace=dict(type="str"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            prune=dict(type="bool", default=False),
-            policy_set=dict(type="str", default="default"),
-            field_manager=dict(type="str", default="azcni.cilium"),
-            force_conflicts=dict(type="bool", default=False),
-            concurrency=dict(type="int", default=8),
-            lint=dict(type="str", choices=["error", "warn", "off"], default="error"),
-            acns_security=dict(type="str", choices=["auto", "none", "fqdn", "l7"], default="auto"),
-        ),
-        supports_check_mode=True,
-        mutually_exclusive=[("definition", "src")],
-    )
-    run_module(module)
+    run_policy(K8sModule(ARGUMENT_SPEC, supports_check_mode=True, mutually_exclusive=[("definition", "src")]))
 
 
 if __name__ == "__main__":

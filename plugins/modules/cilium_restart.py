@@ -209,23 +209,21 @@ not_ready:
       sample: ["container cilium-agent waiting: CrashLoopBackOff (back-off 1m20s restarting failed container)"]
 """
 
-from ansible_collections.azcni.cilium.plugins.module_utils._k8s_client import K8sModule
-from ansible_collections.azcni.cilium.plugins.module_utils._rollout import run_restart_module
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium.restart import run_restart
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.module import K8sModule
+
+ARGUMENT_SPEC = dict(
+    targets=dict(type="list", elements="str", choices=["agent", "operator"], default=["agent", "operator"]),
+    namespace=dict(type="str", default="kube-system"),
+    agent_daemonset=dict(type="str", default="cilium"),
+    operator_deployment=dict(type="str", default="cilium-operator"),
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=300),
+)
 
 
 def main():
-    module = K8sModule(
-        argument_spec=dict(
-            targets=dict(type="list", elements="str", choices=["agent", "operator"], default=["agent", "operator"]),
-            namespace=dict(type="str", default="kube-system"),
-            agent_daemonset=dict(type="str", default="cilium"),
-            operator_deployment=dict(type="str", default="cilium-operator"),
-            wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=300),
-        ),
-        supports_check_mode=True,
-    )
-    run_restart_module(module)
+    run_restart(K8sModule(ARGUMENT_SPEC, supports_check_mode=True))
 
 
 if __name__ == "__main__":

@@ -404,25 +404,23 @@ timed_out:
   sample: false
 """
 
-from ansible_collections.azcni.cilium.plugins.module_utils._k8s_client import K8sModule
-from ansible_collections.azcni.cilium.plugins.module_utils._cilium_status import run_module
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium.status import run_status
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.module import K8sModule
+
+ARGUMENT_SPEC = dict(
+    namespace=dict(type="str", default="kube-system"),
+    agent_daemonset=dict(type="str", default="cilium"),
+    operator_deployment=dict(type="str", default="cilium-operator"),
+    config_map=dict(type="str", default="cilium-config"),
+    wait=dict(type="bool", default=False),
+    wait_timeout=dict(type="int", default=300),
+    ignore_warnings=dict(type="bool", default=False),
+    fail_on_unhealthy=dict(type="bool", default=False),
+)
 
 
 def main():
-    module = K8sModule(
-        argument_spec=dict(
-            namespace=dict(type="str", default="kube-system"),
-            agent_daemonset=dict(type="str", default="cilium"),
-            operator_deployment=dict(type="str", default="cilium-operator"),
-            config_map=dict(type="str", default="cilium-config"),
-            wait=dict(type="bool", default=False),
-            wait_timeout=dict(type="int", default=300),
-            ignore_warnings=dict(type="bool", default=False),
-            fail_on_unhealthy=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
-    run_module(module)
+    run_status(K8sModule(ARGUMENT_SPEC, supports_check_mode=True))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import pytest
 import requests
 import yaml
 
+from tests.kubectl import kubectl_path
+
 pytest_plugins = ["tests.emulator.pytest_plugin"]
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -41,6 +43,23 @@ def collections_path(tmp_path_factory):
     target.mkdir(parents=True)
     os.symlink(REPO, str(target / "cilium"))
     return str(root)
+
+
+def task(name, module, args, **keywords):
+    """One task of ``playbook``: ``module`` is a short azcni.cilium name, ``keywords`` are task keywords
+    (register, check_mode, ignore_errors...)."""
+    return dict(keywords, name=name, module=module, args=args)
+
+
+def playbook(*tasks, hosts="localhost"):
+    """The text of a one-play playbook (local connection, no facts) running ``tasks`` in order."""
+    lines = ["- hosts: %s" % hosts, "  connection: local", "  gather_facts: false", "  tasks:"]
+    for item in tasks:
+        lines.append("    - name: %s" % json.dumps(item["name"]))
+        lines.append("      azcni.cilium.%s: %s" % (item["module"], json.dumps(item["args"])))
+        lines.extend("      %s: %s" % (key, json.dumps(value)) for key, value in item.items()
+                     if key not in ("name", "module", "args"))
+    return "\n".join(lines) + "\n"
 
 
 class PlaybookResult(object):
@@ -165,7 +184,7 @@ class KubeCluster(object):
     def kubectl(self, *args, check=True, timeout=120):
         """Run the real kubectl against this cluster."""
         env = dict(os.environ, HOME=self.home, KUBECONFIG=self.kubeconfig_path, KUBECACHEDIR=os.path.join(self.home, "cache"))
-        return subprocess.run(["kubectl", "--request-timeout=60s"] + list(args), env=env, capture_output=True, text=True,
+        return subprocess.run([kubectl_path(), "--request-timeout=60s"] + list(args), env=env, capture_output=True, text=True,
                               timeout=timeout, check=check)
 
 

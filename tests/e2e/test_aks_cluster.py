@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 
-from tests.e2e.conftest import arm_clients
+from tests.e2e.conftest import arm_clients, playbook
 from tests.emulator.requestlog import writes
 
 LOCATION = "westeurope"
@@ -25,16 +25,6 @@ def unique(prefix):
 def task(module, args, name=None, **extra):
     """One task of a playbook: ``module`` (short name in azcni.cilium) with ``args``; extra task keywords."""
     return dict(extra, name=name or module, module=module, args=args)
-
-
-def playbook(*tasks):
-    lines = ["- hosts: localhost", "  connection: local", "  gather_facts: false", "  tasks:"]
-    for item in tasks:
-        lines.append("    - name: %s" % json.dumps(item["name"]))
-        lines.append("      azcni.cilium.%s: %s" % (item["module"], json.dumps(item["args"])))
-        lines.extend("      %s: %s" % (key, json.dumps(value)) for key, value in item.items()
-                     if key not in ("name", "module", "args"))
-    return "\n".join(lines) + "\n"
 
 
 def run_logged(emulator, ansible, text, **kwargs):

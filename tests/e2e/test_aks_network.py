@@ -5,13 +5,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 
 import pytest
 
-from tests.e2e.conftest import arm_clients
+from tests.e2e.conftest import arm_clients, playbook as e2e_playbook, task
 from tests.emulator.requestlog import writes
 
 VNET_MODE_SUBNETS = [{"name": "nodes", "address_prefix": "192.168.16.0/24"}, {"name": "pods", "address_prefix": "192.168.17.0/24"}]
@@ -23,13 +22,11 @@ def unique(prefix):
 
 def playbook(*tasks):
     """A playbook running aks_network once per ``tasks`` item (a dict of module args, or (name, args, extra))."""
-    lines = ["- hosts: localhost", "  connection: local", "  gather_facts: false", "  tasks:"]
-    for index, task in enumerate(tasks):
-        name, args, extra = task if isinstance(task, tuple) else ("network %d" % index, task, {})
-        lines.append("    - name: %s" % json.dumps(name))
-        lines.append("      azcni.cilium.aks_network: %s" % json.dumps(args))
-        lines.extend("      %s: %s" % (key, json.dumps(value)) for key, value in extra.items())
-    return "\n".join(lines) + "\n"
+    items = []
+    for index, item in enumerate(tasks):
+        name, args, extra = item if isinstance(item, tuple) else ("network %d" % index, item, {})
+        items.append(task(name, "aks_network", args, **extra))
+    return e2e_playbook(*items)
 
 
 def network_args(resource_group, **overrides):

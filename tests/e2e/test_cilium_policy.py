@@ -13,6 +13,7 @@ import shutil
 import yaml
 
 from tests.emulator.requestlog import writes
+from tests.e2e.conftest import playbook as e2e_playbook, task
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE_POLICIES = os.path.join(REPO, "playbooks", "files", "policies")
@@ -52,9 +53,7 @@ def write_policies(directory, objs):
 
 def playbook(cluster, **args):
     """A one-task playbook calling cilium_policy with ``args`` against ``cluster``."""
-    args = dict(dict(kubeconfig=cluster.kubeconfig_path), **args)
-    return ("- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n    - name: policy\n"
-            "      azcni.cilium.cilium_policy: %s\n" % json.dumps(args))
+    return e2e_playbook(task("policy", "cilium_policy", dict(dict(kubeconfig=cluster.kubeconfig_path), **args)))
 
 
 def kubectl_policies(cluster):

@@ -13,6 +13,9 @@ import subprocess
 
 import pytest
 import yaml
+from tests.e2e.conftest import playbook as e2e_playbook, task
+
+from tests.kubectl import kubectl_path
 
 OTHER = {
     "apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": "other",
@@ -24,9 +27,7 @@ OTHER = {
 
 def playbook(cluster, path, check_task=None, **args):
     args = dict(dict(name=cluster.name, resource_group=cluster.resource_group, path=path), **args)
-    text = ("- hosts: all\n  connection: local\n  gather_facts: false\n  tasks:\n    - name: kubeconfig\n"
-            "      azcni.cilium.aks_kubeconfig: %s\n" % json.dumps(args))
-    return text + (check_task or "")
+    return e2e_playbook(task("kubeconfig", "aks_kubeconfig", args), hosts="all") + (check_task or "")
 
 
 def load(path):
@@ -47,7 +48,7 @@ def existing_kubeconfig(tmp_path):
 
 
 def kubectl(path, *args):
-    return subprocess.run(["kubectl", "--kubeconfig", path, "--request-timeout=30s"] + list(args), capture_output=True,
+    return subprocess.run([kubectl_path(), "--kubeconfig", path, "--request-timeout=30s"] + list(args), capture_output=True,
                           text=True, timeout=60, check=False)
 
 

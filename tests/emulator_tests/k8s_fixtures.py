@@ -6,7 +6,6 @@ Import them into a test module with
 
 import json
 import os
-import shutil
 import ssl
 import subprocess
 import urllib.error
@@ -16,9 +15,9 @@ import pytest
 
 from tests.emulator.k8s import start_cluster
 from tests.emulator.tls import CertAuthority
+from tests.kubectl import kubectl_path
 
 REFERENCE = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference"))
-KUBECTL = shutil.which("kubectl")
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +80,7 @@ class Kubectl:
         self.tmp_path = tmp_path
 
     def __call__(self, *args, check=True, stdin=None, timeout=90):
-        result = subprocess.run([KUBECTL, "--request-timeout=30s"] + list(args), input=stdin, capture_output=True, text=True,
+        result = subprocess.run([kubectl_path(), "--request-timeout=30s"] + list(args), input=stdin, capture_output=True, text=True,
                                 env=self.env, timeout=timeout, check=False)
         if check and result.returncode != 0:
             raise AssertionError("kubectl %s failed (%d):\n%s\n%s" % (" ".join(args), result.returncode, result.stdout,
@@ -99,8 +98,6 @@ class Kubectl:
 
 @pytest.fixture
 def kubectl(k8s_cluster, tmp_path):
-    if KUBECTL is None:
-        pytest.skip("kubectl is not installed")
     return Kubectl(k8s_cluster, tmp_path)
 
 

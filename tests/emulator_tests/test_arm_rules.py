@@ -12,6 +12,8 @@ from .conftest import cluster_body, unique, vnet_body
 OVERLAY = {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkDataplane": "cilium", "networkPolicy": "cilium"}
 VNET_MODE = {"networkPlugin": "azure", "networkDataplane": "cilium", "networkPolicy": "cilium"}
 SYSTEM = {"name": "system", "count": 3, "mode": "System"}
+ACNS, BPF = {"enabled": True}, {"accelerationMode": "BpfVeth"}
+LOGS = {"containerInsights": {"enabled": True, "containerNetworkLogs": "Enabled"}}
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +77,12 @@ CASES = {
                                                        "networkDataplane": "cilium", "networkPolicy": "cilium"}),
                                     "networkProfile.networkDataplane"),
     "overlay-migration-blocked": (change("vnet-azure", {"networkPluginMode": "overlay"}), "networkProfile.networkPluginMode"),
+    "overlay-migration-with-network-policy": (change("azure-policy", {"networkPluginMode": "overlay",
+                                                                      "podCidr": "10.244.0.0/16"}),
+                                              "networkProfile.networkPluginMode"),
+    "migration-with-node-auto-provisioning": (change("kubenet", {"networkPlugin": "azure", "networkPluginMode": "overlay"},
+                                                     nodeProvisioningProfile={"mode": "Auto"}),
+                                              "nodeProvisioningProfile.mode"),
     "policy-change": (change("overlay", {"networkPolicy": "azure"}), "networkProfile.networkPolicy"),
     "pod-cidr-change": (change("overlay", {"podCidr": "10.100.0.0/16"}), "networkProfile.podCidr"),
     "kubernetes-version": (create(kubernetesVersion="1.20.0"), "kubernetesVersion"),
@@ -112,7 +120,7 @@ CASES = {
                  "agentPoolProfiles"),
     "node-subnet-not-delegated": (create(OVERLAY, lambda n: pools({"vnetSubnetID": n.sql})), None),
     "pod-subnet-free": (create(VNET_MODE, lambda n: pools({"vnetSubnetID": n.nodes, "podSubnetID": n.sql})), None),
-    "subnet-size": (create(OVERLAY, lambda n: pools({"vnetSubnetID": n.tiny})), None),
+    "subnet-size": (create(OVERLAY, lambda n: pools({"vnetSubnetID": n.tiny})), "agentPoolProfile.vnetSubnetID"),
     "service-and-dns-together": (create(dict(OVERLAY, serviceCidr="10.1.0.0/16")), "networkProfile.dnsServiceIP"),
     "dns-in-service-cidr": (create(dict(OVERLAY, serviceCidr="10.0.0.0/16", dnsServiceIP="10.1.0.10")),
                             "networkProfile.dnsServiceIP"),
@@ -126,6 +134,40 @@ CASES = {
                                       lambda n: pools({"vnetSubnetID": n.nodes})), "networkProfile.serviceCIDR"),
     "cidr-vnet-overlap": (create(dict(OVERLAY, podCidr="10.10.128.0/17"), lambda n: pools({"vnetSubnetID": n.nodes})),
                           "networkProfile.podCIDR"),
+    # -- Advanced Container Networking Services (tests/emulator/arm/acns.py) --
+    "acns-enum": (create(dict(OVERLAY, advancedNetworking=dict(ACNS, security={"enabled": True, "advancedNetworkPolicies": "L4"}))),
+                  "networkProfile.advancedNetworking.security.advancedNetworkPolicies"),
+    "acns-features-need-acns": (create(dict(OVERLAY, advancedNetworking={"enabled": False, "performance": BPF})),
+                                "networkProfile.advancedNetworking.performance.accelerationMode"),
+    "acns-feature-needs-cilium": (create({"networkPlugin": "azure", "networkPluginMode": "overlay",
+                                          "advancedNetworking": dict(ACNS, performance=BPF)}),
+                                  "networkProfile.advancedNetworking.performance.accelerationMode"),
+    "acns-policies-need-security": (create(dict(OVERLAY, advancedNetworking=dict(
+        ACNS, security={"enabled": False, "advancedNetworkPolicies": "L7"}))),
+        "networkProfile.advancedNetworking.security.advancedNetworkPolicies"),
+    "acns-encryption-needs-security": (create(dict(OVERLAY, advancedNetworking=dict(
+        ACNS, security={"enabled": False, "transitEncryption": {"type": "WireGuard"}}))),
+        "networkProfile.advancedNetworking.security.transitEncryption.type"),
+    "acns-acceleration-kubernetes-version": (create(dict(OVERLAY, advancedNetworking=dict(ACNS, performance=BPF)),
+                                                    pools({"osSKU": "AzureLinux"}), kubernetesVersion="1.32"),
+                                             "networkProfile.advancedNetworking.performance.accelerationMode"),
+    "acns-acceleration-node-os": (create(dict(OVERLAY, advancedNetworking=dict(ACNS, performance=BPF))),
+                                  "agentPoolProfiles[0].osSKU"),
+    "acns-acceleration-static-egress": (create(dict(OVERLAY, advancedNetworking=dict(ACNS, performance=BPF),
+                                                    staticEgressGatewayProfile={"enabled": True}), pools({"osSKU": "AzureLinux"})),
+                                        "networkProfile.advancedNetworking.performance.accelerationMode"),
+    "acns-logs-need-observability": (create(dict(OVERLAY, advancedNetworking=dict(ACNS, observability={"enabled": False})),
+                                            azureMonitorProfile=LOGS), "azureMonitorProfile.containerInsights.containerNetworkLogs"),
+    "acns-logs-kubernetes-version": (create(dict(OVERLAY, advancedNetworking=ACNS), azureMonitorProfile=LOGS,
+                                            kubernetesVersion="1.32"),
+                                     "azureMonitorProfile.containerInsights.containerNetworkLogs"),
+    "allocation-mode-needs-pod-subnet": (create(OVERLAY, pools({"podIPAllocationMode": "StaticBlock"})),
+                                         "agentPoolProfiles[0].podIPAllocationMode"),
+    "allocation-mode-immutable": (change("vnet-azure", pool={"podIPAllocationMode": "StaticBlock"}),
+                                  "agentPoolProfiles[0].podIPAllocationMode"),
+    "one-allocation-mode-per-subnet": (create(VNET_MODE, lambda n: pools({"vnetSubnetID": n.nodes, "podSubnetID": n.pods,
+                                                                          "podIPAllocationMode": "StaticBlock"})),
+                                       "agentPoolProfiles[0].podIPAllocationMode"),
 }
 SCHEMA_INVALID = {"overlay-cannot-be-disabled"}  # sends networkPluginMode: null on purpose
 
@@ -153,14 +195,6 @@ def test_rule_is_rejected_with_its_code(sdk, net, rule):
         assert name not in [c.name for c in sdk.aks.managed_clusters.list_by_resource_group(net.group)]
     else:  # a rejected update leaves the cluster as it was
         assert sdk.aks.managed_clusters.get(net.group, base).properties.provisioning_state == "Succeeded"
-
-
-def test_overlay_migration_is_also_blocked_by_azure_network_policy(sdk, net):
-    from azure.core.exceptions import HttpResponseError  # pylint: disable=import-outside-toplevel
-    with pytest.raises(HttpResponseError, match="network policy 'azure' is enabled"):
-        sdk.aks.managed_clusters.begin_create_or_update(
-            net.group, "azure-policy", change("azure-policy", {"networkPluginMode": "overlay",
-                                                               "podCidr": "10.244.0.0/16"})[1](net))
 
 
 def test_another_operation_in_progress_is_409(emulator, sdk, net):

@@ -67,8 +67,9 @@ def test_cilium_runtime_objects_exist(kube, k8s_cluster):
     nodes = co.list_cluster_custom_object("cilium.io", "v2", "ciliumnodes")["items"]
     assert len(nodes) == 3 and {a["type"] for a in nodes[0]["spec"]["addresses"]} == {"InternalIP", "CiliumInternalIP"}
     endpoints = co.list_namespaced_custom_object("cilium.io", "v2", "kube-system", "ciliumendpoints")["items"]
-    assert sorted(e["metadata"]["name"].rsplit("-", 2)[0] for e in endpoints) == ["coredns", "coredns"]
-    assert endpoints[0]["status"]["state"] == "ready" and endpoints[0]["status"]["identity"]["id"] >= 10000
+    assert sorted(e["metadata"]["name"].rsplit("-", 2)[0] for e in endpoints) == [  # the pods not on the host network
+        "coredns", "coredns", "konnectivity-agent", "konnectivity-agent", "metrics-server", "metrics-server"]
+    assert endpoints[0]["status"]["state"] == "ready" and 256 <= endpoints[0]["status"]["identity"]["id"] <= 65535
     raw_request(k8s_cluster, "POST", "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies", {
         "apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy", "metadata": {"name": "c"},
         "spec": {"endpointSelector": {}, "ingress": [{"fromEntities": ["cluster"]}]}})

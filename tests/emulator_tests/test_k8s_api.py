@@ -62,9 +62,11 @@ def test_label_selectors_equality_and_set_based(kube):
 
     assert owners("k8s-app=cilium") == ["cilium"] * 3
     assert owners("k8s-app in (cilium, kube-dns)") == ["cilium"] * 3 + ["coredns"] * 2
-    assert owners("k8s-app notin (cilium),!name") == ["coredns"] * 2
+    assert owners("k8s-app notin (cilium),!name") == (  # notin also matches pods without the key
+        ["cloud-node"] * 3 + ["coredns"] * 2 + ["csi-azuredisk"] * 3 + ["csi-azurefile"] * 3 + ["konnectivity-agent"] * 2
+        + ["metrics-server"] * 2)
     assert owners("io.cilium/app,name==cilium-operator") == ["cilium-operator"] * 2
-    assert owners("k8s-app!=cilium,k8s-app") == ["coredns"] * 2
+    assert owners("k8s-app!=cilium,k8s-app") == ["cloud-node"] * 3 + ["coredns"] * 2 + ["metrics-server"] * 2
     with pytest.raises(ApiException) as err:
         core.list_namespaced_pod("kube-system", label_selector="k8s-app in cilium")
     assert err.value.status == 400

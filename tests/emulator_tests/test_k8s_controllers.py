@@ -60,7 +60,8 @@ def test_daemonset_rolling_update_honours_max_unavailable(k8s_factory, tmp_path)
     after = pods_of(cluster, "k8s-app=cilium")
     assert len(after) == 6 and not {p["metadata"]["name"] for p in after} & before
     assert all(re.fullmatch("cilium-%s{5}" % SUFFIX, p["metadata"]["name"]) for p in after)
-    revisions = sorted((r["revision"], r["metadata"]["name"]) for r in cluster.store.objects("apps/controllerrevisions", "kube-system"))
+    revisions = sorted((r["revision"], r["metadata"]["name"]) for r in cluster.store.objects("apps/controllerrevisions", "kube-system")
+                       if re.fullmatch("cilium-[^-]+", r["metadata"]["name"]))
     assert [r for r, _unused in revisions] == [1, 2]
     assert {p["metadata"]["labels"]["controller-revision-hash"] for p in after} == {revisions[-1][1].split("-", 1)[1]}
     status = apps.read_namespaced_daemon_set("cilium", "kube-system").status
@@ -94,8 +95,10 @@ def test_deployment_rollout_creates_a_replicaset_per_template_and_respects_surge
         return len(pods), sum(1 for p in pods if pod_ready(p))
 
     def complete():
-        status = k8s_cluster.store.get("apps/deployments", "kube-system", "cilium-operator")["status"]
-        return status.get("updatedReplicas") == status.get("replicas") == status.get("availableReplicas") == 2
+        deploy = k8s_cluster.store.get("apps/deployments", "kube-system", "cilium-operator")
+        status = deploy["status"]  # the status from before the patch is complete too: wait for this generation's
+        return (status.get("observedGeneration") == deploy["metadata"]["generation"]
+                and status.get("updatedReplicas") == status.get("replicas") == status.get("availableReplicas") == 2)
 
     samples = sample_until(k8s_cluster, complete, measure)
     assert max(total for total, _unused in samples) <= 3  # replicas 2 + maxSurge 1

@@ -1,4 +1,4 @@
-"""Microsoft.ContainerService managedClusters, their agentPools and credentials.
+"""Microsoft.ContainerService managedClusters and their credentials (agent pools: agentpools.py).
 
 A PUT is normalized the way AKS does it (omitted fields backfilled from the existing cluster on
 update, service defaults filled in on create), validated against rules.RULES, stored as
@@ -11,13 +11,12 @@ import hashlib
 import uuid
 
 from ..http import Response, json_response
-from . import ids, network, resources, rules
-from .errors import ArmError, bad_request, child_not_found, resource_not_found
+from . import acns, ids, migration, network, resources, rules
+from .errors import ArmError, bad_request, resource_not_found
 
 PROVIDER = "Microsoft.ContainerService"
 TYPE = "Microsoft.ContainerService/ManagedClusters"
 TYPE_PATH = "Microsoft.ContainerService/managedClusters"
-POOL_TYPE = "Microsoft.ContainerService/managedClusters/agentPools"
 READ_ONLY = ("provisioningState", "powerState", "fqdn", "azurePortalFQDN", "privateFQDN", "currentKubernetesVersion",
              "maxAgentPools", "resourceUID")
 POOL_READ_ONLY = ("provisioningState", "powerState", "currentOrchestratorVersion", "nodeImageVersion", "eTag")
@@ -56,6 +55,9 @@ def _cidr_pair(np, raw, single, many, default, ipv6_default):
         np[many] = [np[single]] + ([ipv6_default] if "IPv6" in np["ipFamilies"] else [])
 
 
+LOAD_BALANCER_SKUS = {"standard": "Standard", "basic": "Basic"}
+
+
 def normalize_network(raw, old_np, sub, node_rg):
     np = _backfill(copy.deepcopy(raw or {}), old_np)
     np.setdefault("networkPlugin", "kubenet")
@@ -70,14 +72,12 @@ def normalize_network(raw, old_np, sub, node_rg):
     _cidr_pair(np, raw or {}, "serviceCidr", "serviceCidrs", "10.0.0.0/16", IPV6_SERVICE_CIDR)
     np.setdefault("dnsServiceIP", "10.0.0.10")
     np.setdefault("outboundType", "loadBalancer")
-    np.setdefault("loadBalancerSku", "standard")
-    if np["outboundType"] == "loadBalancer":
+    # ARM matches enum values in any case; AKS answers loadBalancerSku in its own spelling ("Standard" after a create)
+    np["loadBalancerSku"] = LOAD_BALANCER_SKUS.get(str(np.get("loadBalancerSku") or "standard").lower(), np.get("loadBalancerSku"))
+    if np["outboundType"].lower() == "loadbalancer":
         np["loadBalancerProfile"] = _load_balancer(np.get("loadBalancerProfile") or {}, sub, node_rg,
                                                    dual_stack="IPv6" in np["ipFamilies"])
-    advanced = np.get("advancedNetworking")
-    if advanced and advanced.get("enabled"):
-        advanced.setdefault("observability", {"enabled": True})
-        advanced.setdefault("security", {"enabled": np["networkDataplane"].lower() == "cilium"})
+    acns.normalize(np)
     return np
 
 
@@ -116,6 +116,9 @@ def normalize_pools(raw_pools, old_pools, np, version):
         pool = copy.deepcopy(raw)
         for key in POOL_READ_ONLY:
             pool.pop(key, None)
+        for key in ("vmSize", "osDiskSizeGB"):  # the az CLI sends "" / 0 for "AKS chooses" (az 2.91 request bodies)
+            if pool.get(key) in ("", 0):
+                del pool[key]
         _backfill(pool, old_by_name.get((raw.get("name") or "").lower()), POOL_READ_ONLY)
         linux = (pool.setdefault("osType", "Linux")).lower() == "linux"
         pool.setdefault("mode", "User" if any_mode or index else "System")
@@ -164,6 +167,7 @@ def build_cluster(arm, sub, rg, name, body, old):
     props["azurePortalFQDN"] = "%s.portal.hcp.%s.azmk8s.io" % (prefix, _location(location))
     props["networkProfile"] = normalize_network(raw.get("networkProfile"), old_props.get("networkProfile"),
                                                 sub, props["nodeResourceGroup"])
+    acns.normalize_monitor(props)
     props["agentPoolProfiles"] = normalize_pools(props.get("agentPoolProfiles") or [], old_props.get("agentPoolProfiles"),
                                                  props["networkProfile"], version)
     props.setdefault("enableRBAC", True)
@@ -277,7 +281,7 @@ def release_subnets(arm, cluster):
 
 
 # ---- handlers ----------------------------------------------------------------------------
-def _cluster_or_404(arm, sub, rg, name):
+def cluster_or_404(arm, sub, rg, name):
     arm.require_resource_group(sub, rg)
     cluster = arm.store.get(ids.cluster(sub, rg, name))
     if cluster is None:
@@ -305,8 +309,10 @@ def _apply(arm, request, cluster, old, raw_np, kind, resource_id=None):
         release_subnets(arm, old)
     claim_subnets(arm, cluster)
     arm.store.put(cluster["id"], cluster)
-    return arm.start_operation(request, resource_id or cluster["id"], kind, PROVIDER, cluster["location"],
-                               on_done=_finish(arm, cluster["id"]))
+    op = arm.start_operation(request, resource_id or cluster["id"], kind, PROVIDER, cluster["location"],
+                             on_done=_finish(arm, cluster["id"]))
+    migration.shape(arm, op, old, cluster)
+    return op
 
 
 def put_cluster(arm, request, sub, rg, name):
@@ -323,7 +329,7 @@ def put_cluster(arm, request, sub, rg, name):
 
 def patch_cluster(arm, request, sub, rg, name):
     """updateTags: only tags change, still a long-running operation."""
-    cluster = _cluster_or_404(arm, sub, rg, name)
+    cluster = cluster_or_404(arm, sub, rg, name)
     rules.validate(rules.Change(arm.store, cluster, cluster, {}, arm.ops.pending_for(cluster["id"])))
     cluster["tags"] = arm.json_body(request).get("tags") or {}
     arm.store.put(cluster["id"], _set_state(cluster, "Updating"))
@@ -334,7 +340,7 @@ def patch_cluster(arm, request, sub, rg, name):
 
 def get_cluster(arm, request, sub, rg, name):
     del request
-    return json_response(200, _cluster_or_404(arm, sub, rg, name))
+    return json_response(200, cluster_or_404(arm, sub, rg, name))
 
 
 def list_clusters(arm, request, sub, rg=None):
@@ -377,7 +383,7 @@ def delete_cluster(arm, request, sub, rg, name):
 
 
 def _credentials(arm, sub, rg, name, admin):
-    cluster = _cluster_or_404(arm, sub, rg, name)
+    cluster = cluster_or_404(arm, sub, rg, name)
     if admin and cluster["properties"].get("disableLocalAccounts"):
         raise bad_request("BadRequest", "Getting static credential is not allowed because this cluster is set to disable "
                                         "local accounts.")
@@ -396,84 +402,6 @@ def admin_credentials(arm, request, sub, rg, name):
     return _credentials(arm, sub, rg, name, admin=True)
 
 
-# ---- agent pools: views of the cluster's agentPoolProfiles ------------------------------------
-def pool_resource(cluster, pool):
-    return {"id": "%s/agentPools/%s" % (cluster["id"], pool["name"]), "name": pool["name"], "type": POOL_TYPE,
-            "properties": {k: v for k, v in pool.items() if k != "name"}}
-
-
-def _pool(cluster, name):
-    return next((p for p in cluster["properties"]["agentPoolProfiles"] if p["name"].lower() == name.lower()), None)
-
-
-def get_pool(arm, request, sub, rg, name, pool):
-    del request
-    cluster = _cluster_or_404(arm, sub, rg, name)
-    found = _pool(cluster, pool)
-    if found is None:
-        raise child_not_found("%s/agentPools/%s" % (cluster["id"], pool))
-    return json_response(200, pool_resource(cluster, found))
-
-
-def list_pools(arm, request, sub, rg, name):
-    del request
-    cluster = _cluster_or_404(arm, sub, rg, name)
-    return json_response(200, {"value": [pool_resource(cluster, p) for p in cluster["properties"]["agentPoolProfiles"]]})
-
-
-def _with_pools(arm, cluster, pools):
-    body = copy.deepcopy(cluster)
-    body["properties"]["agentPoolProfiles"] = pools
-    sub, rg = cluster["id"].split("/")[2], cluster["id"].split("/")[4]
-    return build_cluster(arm, sub, rg, cluster["name"], body, cluster)[0]
-
-
-def put_pool(arm, request, sub, rg, name, pool):
-    cluster = _cluster_or_404(arm, sub, rg, name)
-    existing = _pool(cluster, pool)
-    raw = dict(arm.json_body(request).get("properties") or {}, name=existing["name"] if existing else pool)
-    pools = [raw if p is existing else p for p in cluster["properties"]["agentPoolProfiles"]]
-    updated = _with_pools(arm, cluster, pools if existing else pools + [raw])
-    rules.validate(rules.Change(arm.store, updated, cluster, {}, arm.ops.pending_for(cluster["id"])))
-    state = "Updating" if existing else "Creating"
-    for item in updated["properties"]["agentPoolProfiles"]:
-        item["provisioningState"] = state if item["name"].lower() == pool.lower() else "Succeeded"
-    release_subnets(arm, cluster)
-    claim_subnets(arm, updated)
-    arm.store.put(updated["id"], updated)
-    pool_id = "%s/agentPools/%s" % (cluster["id"], raw["name"])
-    op = arm.start_operation(request, pool_id, "update" if existing else "create", PROVIDER, cluster["location"],
-                             on_done=_finish(arm, cluster["id"]))
-    return json_response(200 if existing else 201, pool_resource(updated, _pool(updated, pool)), arm.lro_headers(op, request))
-
-
-def delete_pool(arm, request, sub, rg, name, pool):
-    cluster = _cluster_or_404(arm, sub, rg, name)
-    existing = _pool(cluster, pool)
-    if existing is None:
-        return Response(204)
-    remaining = [p for p in cluster["properties"]["agentPoolProfiles"] if p is not existing]
-    updated = _with_pools(arm, cluster, remaining)
-    rules.validate(rules.Change(arm.store, updated, cluster, {}, arm.ops.pending_for(cluster["id"])))
-    _pool(cluster, pool)["provisioningState"] = "Deleting"
-    arm.store.put(cluster["id"], cluster)
-
-    def done(op):
-        current = arm.store.get(cluster["id"])
-        if current is None or op.status != "Succeeded":
-            return
-        release_subnets(arm, current)
-        current["properties"]["agentPoolProfiles"] = [p for p in current["properties"]["agentPoolProfiles"]
-                                                      if p["name"].lower() != pool.lower()]
-        claim_subnets(arm, current)
-        arm.store.put(current["id"], current)
-        arm.kube.sync(current)
-
-    op = arm.start_operation(request, "%s/agentPools/%s" % (cluster["id"], existing["name"]), "delete", PROVIDER,
-                             cluster["location"], on_done=done)
-    return Response(202, arm.lro_headers(op, request, location=True))
-
-
 MC = r"{rg}/providers/Microsoft\.ContainerService/managedClusters"
 ROUTES = [
     ("GET", r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.ContainerService/managedClusters", list_clusters),
@@ -484,8 +412,4 @@ ROUTES = [
     ("DELETE", MC + r"/(?P<name>[^/]+)", delete_cluster),
     ("POST", MC + r"/(?P<name>[^/]+)/listClusterUserCredential", user_credentials),
     ("POST", MC + r"/(?P<name>[^/]+)/listClusterAdminCredential", admin_credentials),
-    ("GET", MC + r"/(?P<name>[^/]+)/agentPools", list_pools),
-    ("PUT", MC + r"/(?P<name>[^/]+)/agentPools/(?P<pool>[^/]+)", put_pool),
-    ("GET", MC + r"/(?P<name>[^/]+)/agentPools/(?P<pool>[^/]+)", get_pool),
-    ("DELETE", MC + r"/(?P<name>[^/]+)/agentPools/(?P<pool>[^/]+)", delete_pool),
 ]

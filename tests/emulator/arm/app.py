@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..faults import FaultInjector
 from ..http import Response, json_response
-from . import aks, ids, network, resources, rules
+from . import agentpools, aks, authorization, ids, msi, network, nsg, resources, rules, subnet_usage, versions
 from .errors import ArmError, bad_request, resource_group_not_found
 from .identity import Identity
 from .kube import KubeBridge
@@ -37,6 +37,7 @@ def arm_fault_body(status):
 class Settings:
     """Knobs tests may change at any time (emulator.arm.settings.provision_delay = 5)."""
     provision_delay: float = 0.0   # seconds an AKS operation takes; 0 = done by the client's first poll
+    migration_delay: float = 0.0   # at least this long for a network migration (IPAM, data plane, policy engine)
     retry_after: int = 1           # Retry-After on LRO responses; never 0 (azure-core would then wait 30 s)
     pod_ready_delay: float = 0.0   # passed to the Kubernetes emulator
     kubernetes: bool = True        # start Kubernetes API servers for clusters (when tests.emulator.k8s exists)
@@ -97,7 +98,7 @@ class ArmEmulator:
         self.faults = faults if faults is not None else FaultInjector(default_body=arm_fault_body)
         self.store = Store(state_file)
         self.ops = Operations()
-        self.kube = KubeBridge(ca, self.settings)
+        self.kube = KubeBridge(ca, self.settings, self.store)
         self.lock = threading.RLock()
         self.base_url = None
         self._identity_routes = _compile([
@@ -111,7 +112,8 @@ class ArmEmulator:
              lambda arm, req, tenant: arm.identity.openid_configuration(req, tenant)),
             ("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", lambda arm, req, tenant: arm.identity.token(req, tenant)),
         ])
-        self._arm_routes = _compile(OPERATION_ROUTES + resources.ROUTES + network.ROUTES + aks.ROUTES)
+        self._arm_routes = _compile(OPERATION_ROUTES + resources.ROUTES + network.ROUTES + nsg.ROUTES + subnet_usage.ROUTES
+                                    + aks.ROUTES + agentpools.ROUTES + versions.ROUTES + authorization.ROUTES + msi.ROUTES)
 
     def bind(self, base_url):
         """Called once the server knows its URL; finishes what a saved state left in flight."""

@@ -1,36 +1,42 @@
-"""Bridge from managedClusters to the Kubernetes API emulator (tests.emulator.k8s, helper "k8s").
+"""Bridge from managedClusters to the Kubernetes API emulator (tests.emulator.k8s).
 
-When that package (or its start_cluster) is not there, clusters get a placeholder kubeconfig whose
-server is the cluster's fqdn, as on a real cluster whose API is not reachable.
+When the Kubernetes side is switched off (settings.kubernetes false) or there is no CA, clusters get a
+placeholder kubeconfig whose server is the cluster's fqdn, as on a real cluster whose API is not reachable.
 """
 
 import base64
-import importlib
-import importlib.util
 import sys
 import traceback
 import uuid
 
-K8S_MODULE = __name__.rsplit(".", 2)[0] + ".k8s"
+from ..k8s import start_cluster
+from . import acns, ids, network
+from .subnet_usage import SubnetAddresses
 
 
-def _start_cluster_function():
-    if importlib.util.find_spec(K8S_MODULE) is None:
+def _subnet(store, subnet_id):
+    """{id, name, vnet, resourceGroup, subscription, prefix} of a pool's subnet (None without one)."""
+    found = network.find_subnet(store, subnet_id)[1] if store is not None and subnet_id else None
+    if found is None:
         return None
-    return getattr(importlib.import_module(K8S_MODULE), "start_cluster", None)
+    parts = ids.parse_subnet(subnet_id)
+    return {"id": found["id"], "name": found["name"], "vnet": parts["vnet"], "resourceGroup": parts["rg"],
+            "subscription": parts["sub"], "prefix": network.subnet_prefixes(found)[0]}
 
 
-def spec(cluster):
+def spec(cluster, store=None):
     """What the Kubernetes side needs to know about a cluster (compared to decide on update())."""
     props = cluster["properties"]
-    advanced = props["networkProfile"].get("advancedNetworking") or {}
-    enabled = bool(advanced.get("enabled"))
     return {
         "node_pools": [{"name": p["name"], "count": p.get("count", 1), "vmSize": p.get("vmSize"), "osSKU": p.get("osSKU"),
-                        "maxPods": p.get("maxPods"), "mode": p.get("mode")} for p in props["agentPoolProfiles"]],
+                        "maxPods": p.get("maxPods"), "mode": p.get("mode"), "osType": p.get("osType"),
+                        "localDNS": (p.get("localDNSProfile") or {}).get("mode"),
+                        "nodeImageVersion": p.get("nodeImageVersion"), "nodeLabels": p.get("nodeLabels") or {},
+                        "nodeTaints": p.get("nodeTaints") or [], "availabilityZones": p.get("availabilityZones") or [],
+                        "vnetSubnet": _subnet(store, p.get("vnetSubnetID")), "podSubnet": _subnet(store, p.get("podSubnetID")),
+                        "podIPAllocationMode": p.get("podIPAllocationMode")} for p in props["agentPoolProfiles"]],
         "network_profile": props["networkProfile"],
-        "acns": {"observability": enabled and bool((advanced.get("observability") or {}).get("enabled")),
-                 "security": enabled and bool((advanced.get("security") or {}).get("enabled"))},
+        "acns": acns.state(props),
     }
 
 
@@ -63,24 +69,26 @@ def placeholder_kubeconfig(cluster, admin, ca_pem):
 
 class KubeBridge:
 
-    def __init__(self, ca, settings):
+    def __init__(self, ca, settings, store=None):
         self.ca = ca
         self.settings = settings
+        self.store = store  # ARM's, to resolve the pools' subnets
+        self.addresses = SubnetAddresses()
         self.handles = {}
         self._specs = {}
 
     def sync(self, cluster):
         """Start the cluster's API server, or pass it changed pools / network profile / ACNS."""
-        start_cluster = _start_cluster_function() if self.settings.kubernetes else None
-        if start_cluster is None or self.ca is None:
+        if not self.settings.kubernetes or self.ca is None:
             return
-        key, wanted = cluster["id"].lower(), spec(cluster)
+        key, wanted = cluster["id"].lower(), spec(cluster, self.store)
         try:
             if key not in self.handles:
                 self.handles[key] = start_cluster(
                     ca=self.ca, name=cluster["name"], resource_group=cluster["id"].split("/")[4],
                     location=cluster["location"], kubernetes_version=cluster["properties"]["currentKubernetesVersion"],
-                    pod_ready_delay=self.settings.pod_ready_delay, **wanted)
+                    pod_ready_delay=self.settings.pod_ready_delay, addresses=self.addresses,
+                    owner=cluster["id"].lower(), **wanted)
             elif wanted != self._specs.get(key):
                 self.handles[key].update(**wanted)
             self._specs[key] = wanted
@@ -91,6 +99,7 @@ class KubeBridge:
     def stop(self, cluster_id):
         handle = self.handles.pop(cluster_id.lower(), None)
         self._specs.pop(cluster_id.lower(), None)
+        self.addresses.release(cluster_id.lower() + "/")
         if handle is not None:
             handle.stop()
 

@@ -12,7 +12,7 @@ BadRequest (+ a descriptive subcode) for combinations, PropertyChangeNotAllowed 
 import ipaddress
 from collections import namedtuple
 
-from . import ids, network
+from . import acns, ids, migration, network, pool_rules
 from .errors import ArmError
 
 AKS_DELEGATION = network.AKS_SERVICE.lower()
@@ -123,10 +123,19 @@ def another_operation(ch):
     return None
 
 
+def _casefolded(value):
+    """ARM compares enum values (and so these strings) case-insensitively: "Standard" is "standard"."""
+    if isinstance(value, str):
+        return value.lower()
+    if isinstance(value, list):
+        return [_casefolded(item) for item in value]
+    return value
+
+
 def changed_values(ch, paths):
     for path in paths:
         before, after = ch.old_np.get(path), ch.np.get(path)
-        if ch.old is not None and path in ch.old_np and before != after:
+        if ch.old is not None and path in ch.old_np and _casefolded(before) != _casefolded(after):
             return {"property": "networkProfile." + path}
     return None
 
@@ -143,7 +152,7 @@ def immutable_cluster_field(ch):
 def immutable_pool_field(ch):
     for index, pool in enumerate(ch.pools):
         old = ch.old_pools.get(pool["name"].lower())
-        for key in ("vnetSubnetID", "podSubnetID", "maxPods", "osType", "vmSize"):
+        for key in ("vnetSubnetID", "podSubnetID", "maxPods", "osType", "vmSize", "availabilityZones"):
             if old is not None and (old.get(key) or None) != (pool.get(key) or None):
                 return {"property": "agentPoolProfiles[%d].%s" % (index, key)}
     return None
@@ -179,9 +188,7 @@ def overlay_migration_blocked(ch):
         return None
     if any(pool.get("podSubnetID") for pool in ch.pools):
         return {"reason": "the cluster uses dynamic pod IP allocation (podSubnetID)"}
-    if ch.policy(ch.old_np) in ("azure", "calico"):
-        return {"reason": "network policy '%s' is enabled" % ch.policy(ch.old_np)}
-    return None
+    return None  # with a network policy engine: migration.MIGRATION_RULES answers first, as AKS does
 
 
 def policy_changed(ch):
@@ -345,7 +352,7 @@ def pod_subnet_taken(ch):
 
 def subnet_too_small(ch):
     """Pre-allocated IPs per subnet: a node IP each (+1 surge node), the pods' IPs where they come from the subnet."""
-    need, dynamic = {}, any(p.get("podSubnetID") for p in ch.pools)
+    need, dynamic, kind = {}, any(p.get("podSubnetID") for p in ch.pools), {}
     for pool in ch.pools:
         count, max_pods = int(pool.get("count") or 0), int(pool.get("maxPods") or 0)
         node_ips = count + 1
@@ -353,14 +360,17 @@ def subnet_too_small(ch):
             node_ips = (count + 1) * (max_pods + 1)  # legacy node-subnet mode: pods take node-subnet IPs
         if pool.get("vnetSubnetID"):
             need[pool["vnetSubnetID"].lower()] = need.get(pool["vnetSubnetID"].lower(), 0) + node_ips
-        if pool.get("podSubnetID"):
-            need[pool["podSubnetID"].lower()] = need.get(pool["podSubnetID"].lower(), 0) + 16 * (count + 1)
+            kind[pool["vnetSubnetID"].lower()] = "vnetSubnetID"
+        if pool.get("podSubnetID"):  # 16 per node, whatever the allocation mode (recorded: 10 nodes -> 160)
+            need[pool["podSubnetID"].lower()] = need.get(pool["podSubnetID"].lower(), 0) + 16 * count
+            kind[pool["podSubnetID"].lower()] = "podSubnetID"
     for subnet_id, ips in need.items():
         subnet = ch.subnet(subnet_id)
         prefix = ipaddress.ip_network(network.subnet_prefixes(subnet)[0])
         available = prefix.num_addresses - AZURE_RESERVED_IPS
         if ips > available:
-            return {"need": ips, "available": available, "cidr": str(prefix), "name": subnet["name"]}
+            return {"need": ips, "available": available, "cidr": str(prefix), "name": subnet["name"],
+                    "target": "agentPoolProfile." + kind[subnet_id]}
     return None
 
 
@@ -423,13 +433,14 @@ def service_overlaps_subnet(ch):
 
 
 def cidr_overlaps_vnet(ch):
-    for key, target in (("podCidr", "networkProfile.podCIDR"), ("serviceCidr", "networkProfile.serviceCIDR")):
-        cidr = _net(ch.np.get(key))
-        if key == "podCidr" and not (ch.overlay() or ch.plugin() == "kubenet"):
-            continue
+    """An overlay/kubenet pod CIDR must stay out of the VNet. The service CIDR need not: real ARM created a cluster
+    with service CIDR 10.0.0.0/16 in VNet 10.0.0.0/8 whose subnets it missed; only subnets count for it
+    (service_overlaps_subnet), as the field's own doc says ("must not overlap with any Subnet IP ranges")."""
+    cidr = _net(ch.np.get("podCidr"))
+    if ch.overlay() or ch.plugin() == "kubenet":
         for space in ch.vnet_space():
             if cidr and cidr.version == space.version and cidr.overlaps(space):
-                return {"cidr": cidr, "vnet": space, "target": target}
+                return {"cidr": cidr, "vnet": space, "target": "networkProfile.podCIDR"}
     return None
 
 
@@ -469,8 +480,9 @@ RULES = [
          "kubernetesVersion", bad_kubernetes_version),
     Rule("pool-name", 400, "InvalidParameter", None, INVALID.format(key="agentPoolProfile.name"),
          "agentPoolProfiles[{index}].name", bad_pool_name),
-    Rule("system-pool-required", 400, "InvalidParameter", None,
-         "A managed cluster must have at least one agent pool in System mode.", "agentPoolProfiles", no_system_pool),
+    # recorded real answer (Azure/AKS#1568): also what deleting the last System pool gets
+    Rule("system-pool-required", 400, "MustDefineAtLeastOneSystemPool", None,
+         "Must define at least one system pool.", "agentPoolProfiles", no_system_pool),
     Rule("max-pods-range", 400, "InvalidParameter", None,
          INVALID.format(key="agentPoolProfile.maxPods") + " maxPods must be between 10 and 250, got {value}.",
          "agentPoolProfiles[{index}].maxPods", max_pods_out_of_range),
@@ -527,7 +539,7 @@ RULES = [
          "Subnet {subnet} is delegated to {service} and cannot be used as an AKS pod subnet.", None, pod_subnet_taken),
     Rule("subnet-size", 400, "InsufficientSubnetSize", None,
          "Pre-allocated IPs {need} exceeds IPs available {available} in Subnet Cidr {cidr}, Subnet Name {name}. "
-         "http://aka.ms/aks/insufficientsubnetsize for more details.", None, subnet_too_small),
+         "http://aka.ms/aks/insufficientsubnetsize for more details.", "{target}", subnet_too_small),
     # -- service CIDR / DNS IP / pod CIDR --------------------------------------------------------
     Rule("service-and-dns-together", 400, "InvalidParameter", None,
          "serviceCidr and dnsServiceIP must be specified together.", "networkProfile.dnsServiceIP", service_dns_half_given),
@@ -553,6 +565,12 @@ RULES = [
     Rule("cidr-vnet-overlap", 400, "NetworkProfileCIDROverlapVNET", None,
          "NetworkProfile CIDR {cidr} overlaps with reserved VNET CIDR {vnet}", "{target}", cidr_overlaps_vnet),
 ]
+
+RULES += [Rule(*row) for row in acns.RULES]  # Advanced Container Networking Services: tests/emulator/arm/acns.py
+
+
+RULES[1:1] = [Rule(*row) for row in migration.MIGRATION_RULES]
+RULES += [Rule(*row) for row in pool_rules.ROWS]
 
 
 def validate(change):

@@ -15,6 +15,7 @@ client both work against it. Controls (no auth, not logged):
     POST /_emulator/settings {"pod_ready_delay": S, "bookmark_interval": S}
     POST /_emulator/watch {"action": "disconnect" | "expire" | "compact"}
                                             end open watches / send them 410 Gone / drop the watch history
+    POST /_emulator/identities {"gc_delay": S}   seconds an unused CiliumIdentity lives (default 900)
 """
 
 import base64
@@ -24,10 +25,12 @@ import time
 import yaml
 
 from ..http import HTTPSServer
-from . import aks_seed
+from . import acns, aks_seed, podnet, reimage
 from .api import Api
 from .cilium import CiliumAgent
+from .cloud import ServiceLoadBalancers
 from .controllers import Controllers, Settings
+from .disruption import DisruptionController
 from .resources import Registry
 from .server import ApiServer
 from .store import Store
@@ -51,9 +54,18 @@ class ClusterHandle:
         self.api = Api(self.store, Registry(), info.network_profile.get("serviceCidr") or "10.0.0.0/16")
         self.apiserver = ApiServer(self.api, [self.user_token, self.admin_token], info.kubernetes_version, controls={
             "nodes": self._control_nodes, "stall": self._control_stall, "settings": self._control_settings,
-            "watch": self._control_watch}, admin_token=self.admin_token)
+            "watch": self._control_watch, "identities": self._control_identities}, admin_token=self.admin_token)
         aks_seed.seed(self.api, info)
-        self.controllers = Controllers(self.api, self.settings, extra=[CiliumAgent(self.api)], root_ca=self.ca_pem)
+        self.cilium = CiliumAgent(self.api, seed=info.name)
+        load_balancers = ServiceLoadBalancers(self.api)
+        disruption = DisruptionController(self.api)
+        self.controllers = Controllers(self.api, self.settings,
+                                       extra=[self.cilium, load_balancers, disruption, acns.WireGuardAgent(self.api)],
+                                       root_ca=self.ca_pem)
+        self.cilium.wake_at = self.controllers.at
+        load_balancers.watch_services(self.controllers.kick)
+        disruption.wake = self.controllers.kick
+        self.controllers.kubelet.pod_addresses = podnet.kubelet_addresses(self.store, info)
         self._settle()
         self.controllers.start()
         self.server = HTTPSServer(self.apiserver.handle, ca.server_context(), port=port)
@@ -99,10 +111,28 @@ class ClusterHandle:
                 self.info.node_pools = [dict(p) for p in node_pools]
                 aks_seed.sync_nodes(self.api, self.info)
             if network_profile is not None:
+                migrating = reimage.changed(self.info.network_profile, network_profile)
+                engine_changed = reimage.changed(self.info.network_profile, network_profile, ("networkPolicy",))
                 self.info.network_profile = dict(network_profile)
+                if migrating:
+                    reimage.apply(self.api, self.info)
+                elif engine_changed:
+                    reimage.swap_engines(self.api, self.info)
             if acns is not None:
                 self.info.acns = dict(acns)
                 aks_seed.sync_acns(self.api, self.info)
+        self.controllers.kick()
+
+    def begin_network_migration(self):
+        """Cordon every node for a network migration; the drain's first PDB-blocked eviction, or None."""
+        with self.store.lock:
+            blocker = reimage.begin(self.api)
+        self.controllers.kick()
+        return blocker
+
+    def end_network_migration(self):
+        with self.store.lock:
+            reimage.end(self.api)
         self.controllers.kick()
 
     def scale_nodes(self, count, pool=None):
@@ -166,6 +196,12 @@ class ClusterHandle:
             self.apiserver.bookmark_every = float(body["bookmark_interval"])
         return {"pod_ready_delay": self.settings.pod_ready_delay, "bookmark_interval": self.apiserver.bookmark_every}
 
+    def _control_identities(self, body):
+        if "gc_delay" in body:
+            self.cilium.gc_delay = float(body["gc_delay"])
+            self.controllers.kick()
+        return {"gc_delay": self.cilium.gc_delay, "identities": self.store.count("cilium.io/ciliumidentities")}
+
     def _control_watch(self, body):
         action = body.get("action", "disconnect")
         if action not in ("disconnect", "expire", "compact"):
@@ -178,16 +214,17 @@ class ClusterHandle:
 
 
 def start_cluster(ca, name, resource_group, location="westeurope", kubernetes_version="1.33.2", node_pools=None,
-                  network_profile=None, acns=None, pod_ready_delay=0.2, port=0, use_reference_crds=True):
+                  network_profile=None, acns=None, pod_ready_delay=0.2, port=0, addons=True, addresses=None, owner=None):
     """Start one emulated AKS cluster's Kubernetes API (see ClusterHandle).
 
-    use_reference_crds=False installs the project's minimal Cilium CRDs even when the real ones
-    are available under ../shared/reference.
+    addons=False leaves out the kube-system add-ons beside Cilium and coredns (kube_system.py).
+    addresses (tests.emulator.arm.subnet_usage.SubnetAddresses) and owner (the cluster's ARM id) draw
+    node and pod addresses from the pools' subnets.
     """
     if kubernetes_version.count(".") == 1:
         kubernetes_version += ".0"  # an ARM "1.33" runs some 1.33.x patch
     info = aks_seed.ClusterInfo(name, resource_group, location, kubernetes_version, node_pools or DEFAULT_POOLS,
-                                network_profile, acns, use_reference_crds)
+                                network_profile, acns, addons, addresses, owner)
     return ClusterHandle(ca, info, pod_ready_delay, port)
 
 

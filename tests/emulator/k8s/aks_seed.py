@@ -2,21 +2,18 @@
 
 Nodes come from the agent pools (aks-<pool>-<8 digits>-vmss<6 base-36 digits>, AKS labels);
 kube-system holds ds/cilium, deploy/cilium-operator, cilium-config, coredns and kube-dns; the
-Cilium CRDs are registered (the real ones from ../shared/reference when present, else ours).
+Cilium CRDs are registered (the project's own schemas, cilium_crds.py).
 """
 
-import glob
 import hashlib
 import ipaddress
-import os
 
-import yaml
-
+from . import acns, engines
 from .api import CONTROLLER, WriteOptions, timestamp
+from . import kube_system
+from .cilium_crds import crd_documents
+from .podnet import PodNetwork, allocation
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-REFERENCE_CRDS = os.path.join(REPO, "..", "shared", "reference", "cilium", "crds")
 NODE_OPTS = WriteOptions(manager="kubelet", track_fields=False)
 MCR = "mcr.microsoft.com/containernetworking/cilium"
 BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -24,43 +21,20 @@ BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 # Cilium version AKS installs per Kubernetes minor (AKS docs: minimum Cilium per AKS version)
 CILIUM_VERSIONS = [((1, 36), "1.18.9"), ((1, 34), "1.18.6"), ((1, 32), "1.17.9"), ((1, 31), "1.16.16"), ((0, 0), "1.14.20")]
 
-_CRD_CACHE = {}
-
 
 def cilium_version(kubernetes_version):
     minor = tuple(int(p) for p in kubernetes_version.split(".")[:2])
     return next(version for since, version in CILIUM_VERSIONS if minor >= since)
 
 
-def crd_documents(use_reference=True):
-    """Cilium CRDs: the reference copies of the policy CRDs when present (and wanted), our minimal ones otherwise."""
-    key = "reference" if use_reference else "minimal"
-    if key not in _CRD_CACHE:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        docs = {}
-        for path in sorted(glob.glob(os.path.join(HERE, "crds", "*.yaml"))):
-            with open(path, encoding="utf-8") as handle:
-                for doc in yaml.load_all(handle, Loader=loader):
-                    docs[doc["metadata"]["name"]] = doc
-        for path in sorted(glob.glob(os.path.join(REFERENCE_CRDS, "v2", "*.yaml"))) if use_reference else []:
-            with open(path, encoding="utf-8") as handle:
-                doc = yaml.load(handle, Loader=loader)
-            docs[doc["metadata"]["name"]] = doc
-        _CRD_CACHE[key] = list(docs.values())
-    return _CRD_CACHE[key]
-
-
-def reference_crds_present():
-    return bool(glob.glob(os.path.join(REFERENCE_CRDS, "v2", "*.yaml")))
-
-
 class ClusterInfo:
     """The ARM-side facts a cluster's contents derive from."""
 
-    def __init__(self, name, resource_group, location, kubernetes_version, node_pools, network_profile, acns,
-                 use_reference_crds=True):
+    def __init__(self, name, resource_group, location, kubernetes_version, node_pools, network_profile, acns, addons=True,
+                 addresses=None, owner=None):
+        self.podnet = PodNetwork(dict(network_profile or {}), addresses, owner or "%s/%s" % (resource_group, name))
         self.name = name
-        self.use_reference_crds = use_reference_crds
+        self.addons = addons  # the other kube-system add-ons (kube_system.py); off only for the scale tests
         self.resource_group = resource_group
         self.location = location
         self.kubernetes_version = kubernetes_version
@@ -69,6 +43,7 @@ class ClusterInfo:
         self.acns = dict(acns or {})
         digest = hashlib.sha256(("%s/%s" % (resource_group, name)).encode("utf-8")).hexdigest()
         self.pool_digits = "%08d" % (int(digest[:12], 16) % 100000000)
+        self.instance_base = {}  # pool name -> first VMSS instance number (grows when nodes are reimaged)
 
     @property
     def node_resource_group(self):
@@ -83,14 +58,30 @@ class ClusterInfo:
         return self.network_profile.get("dnsServiceIP") or "10.0.0.10"
 
     @property
+    def network_profile(self):
+        return self.podnet.network_profile
+
+    @network_profile.setter
+    def network_profile(self, value):
+        self.podnet.network_profile = value
+
+    @property
     def overlay(self):
-        return (self.network_profile.get("networkPluginMode") or "overlay").lower() == "overlay"
+        if not self.network_profile:
+            return True  # a cluster started without a profile is AKS's default: overlay + Cilium
+        return (self.network_profile.get("networkPluginMode") or "").lower() == "overlay"
+
+    @property
+    def cilium(self):
+        return engines.dataplane(self) == "cilium"
 
 
 # ---------------------------------------------------------------- nodes
 
 
 def node_name(info, pool, index):
+    if (pool.get("osType") or "Linux").lower() == "windows":
+        return "%s%06d" % (pool["name"][:6], index)  # Windows computer names: <pool><6 digits>, at most 15 characters
     suffix = ""
     value = index
     for _unused in range(6):
@@ -104,27 +95,33 @@ def node_object(info, pool, index, ordinal):
     vm_size = pool.get("vmSize") or "Standard_DS2_v2"
     mode = (pool.get("mode") or "System").lower()
     os_sku = pool.get("osSKU") or "Ubuntu"
-    address = str(ipaddress.ip_address("10.224.0.4") + ordinal)
+    os_type = (pool.get("osType") or "Linux").lower()
+    address = info.podnet.node_ip(pool, name, str(ipaddress.ip_address("10.224.0.4") + ordinal))
     network = ipaddress.ip_network(info.pod_cidr, strict=False)
     pod_cidr = "%s/24" % ipaddress.ip_address(int(network.network_address) + 256 * (ordinal % max(network.num_addresses // 256, 1)))
+    zones = pool.get("availabilityZones") or []
+    zone = "%s-%s" % (info.location, zones[index % len(zones)]) if zones else "0"
     labels = {
         "agentpool": pool["name"],
         "beta.kubernetes.io/arch": "amd64",
         "beta.kubernetes.io/instance-type": vm_size,
-        "beta.kubernetes.io/os": "linux",
+        "beta.kubernetes.io/os": os_type,
         "failure-domain.beta.kubernetes.io/region": info.location,
-        "failure-domain.beta.kubernetes.io/zone": "0",
+        "failure-domain.beta.kubernetes.io/zone": zone,
         "kubernetes.azure.com/agentpool": pool["name"],
         "kubernetes.azure.com/cluster": info.node_resource_group,
         "kubernetes.azure.com/ebpf-dataplane": "cilium",
+        # LocalDNS runs with agentPoolProfiles[].localDNSProfile.mode Required (Preferred only validates the
+        # setup, per the localdns-custom doc); the node label as AgentBaker sets it
+        "kubernetes.azure.com/localdns-state": "enabled" if (pool.get("localDNS") or "").lower() == "required" else "disabled",
         "kubernetes.azure.com/mode": mode,
-        "kubernetes.azure.com/node-image-version": "AKSUbuntu-2204gen2containerd-202506.02.0",
+        "kubernetes.azure.com/node-image-version": pool.get("nodeImageVersion") or "AKSUbuntu-2204gen2containerd-202506.02.0",
         "kubernetes.azure.com/nodepool-type": "VirtualMachineScaleSets",
         "kubernetes.azure.com/os-sku": os_sku,
         "kubernetes.azure.com/role": "agent",
         "kubernetes.io/arch": "amd64",
         "kubernetes.io/hostname": name,
-        "kubernetes.io/os": "linux",
+        "kubernetes.io/os": os_type,
         "kubernetes.io/role": "agent",
         "node-role.kubernetes.io/agent": "",
         "node.kubernetes.io/instance-type": vm_size,
@@ -132,11 +129,13 @@ def node_object(info, pool, index, ordinal):
         "storagetier": "Premium_LRS",
         "topology.disk.csi.azure.com/zone": "",
         "topology.kubernetes.io/region": info.location,
-        "topology.kubernetes.io/zone": "0",
+        "topology.kubernetes.io/zone": zone,
     }
-    if info.overlay:
-        labels["kubernetes.azure.com/azure-cni-overlay"] = "true"
-        labels["kubernetes.azure.com/podnetwork-type"] = "overlay"
+    if not info.cilium:
+        del labels["kubernetes.azure.com/ebpf-dataplane"]
+    labels.update(info.podnet.labels(pool))
+    labels.update(pool.get("nodeLabels") or {})
+    with_pod_cidr = allocation(pool, info.network_profile) in ("overlay", "kubenet")
     max_pods = str(pool.get("maxPods") or 250)
     capacity = {"cpu": "2", "ephemeral-storage": "129886128Ki", "hugepages-1Gi": "0", "hugepages-2Mi": "0",
                 "memory": "7097684Ki", "pods": max_pods}
@@ -145,10 +144,11 @@ def node_object(info, pool, index, ordinal):
         "metadata": {"name": name, "labels": labels,
                      "annotations": {"node.alpha.kubernetes.io/ttl": "0",
                                      "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
-        "spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr],
-                 "providerID": "azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/%s/providers/"
-                               "Microsoft.Compute/virtualMachineScaleSets/aks-%s-%s-vmss/virtualMachines/%d"
-                               % (info.node_resource_group.lower(), pool["name"], info.pool_digits, index)},
+        "spec": dict({"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]} if with_pod_cidr else {},
+                     **({"taints": _taints(pool)} if pool.get("nodeTaints") else {}),
+                     providerID="azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/%s/providers/"
+                                "Microsoft.Compute/virtualMachineScaleSets/aks-%s-%s-vmss/virtualMachines/%d"
+                                % (info.node_resource_group.lower(), pool["name"], info.pool_digits, index)),
         "status": {
             "addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": name}],
             "allocatable": dict(capacity, cpu="1900m", memory="5160788Ki"),
@@ -166,6 +166,16 @@ def node_object(info, pool, index, ordinal):
     }
 
 
+def _taints(pool):
+    """nodeTaints "key=value:Effect" as Node taints."""
+    taints = []
+    for text in pool.get("nodeTaints") or []:
+        key_value, _unused, effect = text.partition(":")
+        key, _unused, value = key_value.partition("=")
+        taints.append(dict({"key": key, "effect": effect}, **({"value": value} if value else {})))
+    return taints
+
+
 def _node_condition(kind, status, reason, message):
     now = timestamp()
     return {"type": kind, "status": status, "lastHeartbeatTime": now, "lastTransitionTime": now, "reason": reason,
@@ -178,13 +188,15 @@ def sync_nodes(api, info):
     cilium_node_type = api.registry.get("cilium.io", "v2", "ciliumnodes")
     wanted, ordinal = {}, 0
     for pool in info.node_pools:
-        for index in range(int(pool.get("count", 0))):
+        base = info.instance_base.get(pool["name"], 0)
+        for index in range(base, base + int(pool.get("count", 0))):
             wanted[node_name(info, pool, index)] = (pool, index, ordinal)
             ordinal += 1
     existing = {n["metadata"]["name"]: n for n in api.store.objects(node_type.key)}
     for name, node in existing.items():
         if name not in wanted:
             api.remove(node_type, node)
+            info.podnet.node_left(name)
             if cilium_node_type is not None:
                 cilium_node = api.store.get(cilium_node_type.key, "", name)
                 if cilium_node is not None:
@@ -193,25 +205,27 @@ def sync_nodes(api, info):
         if name in existing:
             continue
         node = node_object(info, pool, index, ordinal)
+        not_ready = info.podnet.node_joined(pool, name)
+        if not_ready:  # CNI has no addresses for it: the kubelet reports the network not ready
+            node["status"]["conditions"][-1] = _node_condition("Ready", "False", "KubeletNotReady", not_ready)
         created, _unused = api.create(node_type, None, node, NODE_OPTS)  # the kubelet registers, then reports status
         api.write(node_type, created, dict(created, status=node["status"]), NODE_OPTS, "status")
         if cilium_node_type is not None:
             internal = node["status"]["addresses"][0]["address"]
+            addresses = [{"type": "InternalIP", "ip": internal}]
+            if node["spec"].get("podCIDR"):
+                addresses.append({"type": "CiliumInternalIP", "ip": str(ipaddress.ip_network(node["spec"]["podCIDR"])[1])})
             api.create(cilium_node_type, None, {
                 "apiVersion": "cilium.io/v2", "kind": "CiliumNode",
                 "metadata": {"name": name, "labels": dict(node["metadata"]["labels"])},
-                "spec": {"addresses": [{"type": "InternalIP", "ip": internal},
-                                       {"type": "CiliumInternalIP", "ip": str(ipaddress.ip_network(node["spec"]["podCIDR"])[1])}],
-                         "ipam": {"podCIDRs": node["spec"]["podCIDRs"]}}}, NODE_OPTS)
+                "spec": {"addresses": addresses, "ipam": {"podCIDRs": node["spec"].get("podCIDRs") or []}}}, NODE_OPTS)
 
 
 # ---------------------------------------------------------------- kube-system
 
 
 def cilium_config(info):
-    """The cilium-config keys AKS sets (enable-l7-proxy and hubble follow ACNS)."""
-    security = bool(info.acns.get("security"))
-    observability = bool(info.acns.get("observability"))
+    """The cilium-config keys AKS sets (the ACNS ones come from acns.config_keys)."""
     minor = tuple(int(p) for p in info.kubernetes_version.split(".")[:2])
     data = {
         "agent-not-ready-taint-key": "node.cilium.io/agent-not-ready",
@@ -238,8 +252,6 @@ def cilium_config(info):
         "enable-endpoint-routes": "true",
         "enable-health-check-nodeport": "true",
         "enable-health-checking": "true",
-        "enable-host-legacy-routing": "true",
-        "enable-hubble": "true" if observability else "false",
         "enable-ipv4": "true",
         "enable-ipv4-masquerade": "false",
         "enable-ipv6": "false",
@@ -247,7 +259,6 @@ def cilium_config(info):
         "enable-k8s-networkpolicy": "true",
         "enable-k8s-terminating-endpoint": "true",
         "enable-l2-neigh-discovery": "true",
-        "enable-l7-proxy": "true" if security else "false",
         "enable-local-node-route": "false",
         "enable-local-redirect-policy": "true",
         "enable-metrics": "true",
@@ -291,17 +302,19 @@ def cilium_config(info):
         "tofqdns-proxy-response-max-delay": "100ms",
         "unmanaged-pod-watcher-interval": "0",
     }
-    if observability:
-        data.update({"hubble-disable-tls": "false", "hubble-listen-address": ":4244",
-                     "hubble-metrics": "flow:sourceEgressContext=pod;destinationIngressContext=pod tcp dns",
-                     "hubble-metrics-server": ":9965", "hubble-socket-path": "/var/run/cilium/hubble.sock",
-                     "hubble-tls-cert-file": "/var/lib/cilium/tls/hubble/server.crt",
-                     "hubble-tls-client-ca-files": "/var/lib/cilium/tls/hubble/client-ca.crt",
-                     "hubble-tls-key-file": "/var/lib/cilium/tls/hubble/server.key"})
+    data.update(acns.config_keys(info.acns))
     return data
 
 
 AKS_LABELS = {"addonmanager.kubernetes.io/mode": "Reconcile", "kubernetes.azure.com/managedby": "aks"}
+# what `kubectl get ds,deploy -n kube-system --show-labels` shows on cilium and cilium-operator: AKS installs
+# Cilium with a Flux HelmRelease, not through the addon manager
+CILIUM_LABELS = {"app.kubernetes.io/managed-by": "Helm", "helm.toolkit.fluxcd.io/name": "cilium-adapter-helmrelease",
+                 "kubernetes.azure.com/managedby": "aks"}
+# the agent goes where the node image says the eBPF dataplane is cilium (node affinity: its node selector is <none>)
+CILIUM_NODES = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [
+    {"key": "kubernetes.azure.com/ebpf-dataplane", "operator": "In", "values": ["cilium"]},
+    {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}]}}}
 
 
 def _container(name, image, **extra):
@@ -316,20 +329,21 @@ def cilium_daemonset(info):
     labels = {"k8s-app": "cilium", "kubernetes.azure.com/ebpf-dataplane": "cilium"}
     return {
         "apiVersion": "apps/v1", "kind": "DaemonSet",
-        "metadata": {"name": "cilium", "namespace": "kube-system", "labels": dict(AKS_LABELS, **{"k8s-app": "cilium"})},
+        "metadata": {"name": "cilium", "namespace": "kube-system", "labels": dict(CILIUM_LABELS, **{"k8s-app": "cilium"})},
         "spec": {
             "selector": {"matchLabels": {"k8s-app": "cilium"}},
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 2, "maxSurge": 0}},
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": {"labels": labels,
+                             "annotations": {acns.RESTART_ANNOTATION: acns.restart_checksum(cilium_config(info))}},
                 "spec": {
                     "containers": [_container("cilium-agent", image, command=["cilium-agent"],
                                               args=["--config-dir=/tmp/cilium/config-map"],
                                               ports=[{"name": "peer-service", "containerPort": 4244, "hostPort": 4244}])],
                     "initContainers": [_container("mount-cgroup", image), _container("apply-sysctl-overwrites", image),
                                        _container("clean-cilium-state", image)],
+                    "affinity": CILIUM_NODES,
                     "hostNetwork": True,
-                    "nodeSelector": {"kubernetes.azure.com/ebpf-dataplane": "cilium", "kubernetes.io/os": "linux"},
                     "priorityClassName": "system-node-critical",
                     "serviceAccountName": "cilium",
                     "tolerations": [{"operator": "Exists"}],
@@ -344,7 +358,7 @@ def operator_deployment(info):
     labels = {"io.cilium/app": "operator", "name": "cilium-operator"}
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "cilium-operator", "namespace": "kube-system", "labels": dict(AKS_LABELS, **labels)},
+        "metadata": {"name": "cilium-operator", "namespace": "kube-system", "labels": dict(CILIUM_LABELS, **labels)},
         "spec": {
             "replicas": 2,
             "selector": {"matchLabels": dict(labels)},
@@ -417,11 +431,9 @@ def seed(api, info):
     def rtype(group, plural):
         return api.registry.get(group, "v1", plural)
 
-    crd_type = rtype("apiextensions.k8s.io", "customresourcedefinitions")
-    for crd in crd_documents(info.use_reference_crds):
-        api.create(crd_type, None, crd, CONTROLLER)
     for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
         api.create(rtype("", "namespaces"), None, {"metadata": {"name": name}}, CONTROLLER)
+    engines.sync(api, info, install_cilium)  # first: the Cilium CRDs, so that nodes get their CiliumNodes
     sync_nodes(api, info)
     service_cidr = ipaddress.ip_network(info.network_profile.get("serviceCidr") or "10.0.0.0/16", strict=False)
     api.create(rtype("", "services"), "default", _service(
@@ -435,34 +447,48 @@ def seed(api, info):
         selector={"k8s-app": "kube-dns"},
         labels=dict(AKS_LABELS, **{"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
                                    "kubernetes.io/name": "CoreDNS"})), CONTROLLER)
-    for name in ("cilium", "cilium-operator", "coredns", "hubble-relay"):
+    for name in ("coredns", "hubble-relay"):
         api.create(rtype("", "serviceaccounts"), "kube-system", {"metadata": {"name": name, "namespace": "kube-system"}},
                    CONTROLLER)
-    api.create(rtype("", "configmaps"), "kube-system", {
-        "metadata": {"name": "cilium-config", "namespace": "kube-system", "labels": dict(AKS_LABELS)},
-        "data": cilium_config(info)}, CONTROLLER)
-    api.create(rtype("apps", "daemonsets"), "kube-system", cilium_daemonset(info), CONTROLLER)
-    api.create(rtype("apps", "deployments"), "kube-system", operator_deployment(info), CONTROLLER)
     api.create(rtype("apps", "deployments"), "kube-system", coredns_deployment(), CONTROLLER)
+    api.create(rtype("policy", "poddisruptionbudgets"), "kube-system", coredns_pdb(), CONTROLLER)
+    if info.addons:
+        kube_system.seed_addons(api, info)
     sync_acns(api, info)
 
 
-def sync_acns(api, info):
-    """Apply the ACNS flags: cilium-config keys and the hubble-relay Deployment."""
+def coredns_pdb():
+    """AKS's coredns-pdb (minAvailable 1; `kubectl get pdb -A` on AKS lists it beside konnectivity-agent's)."""
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": "coredns-pdb", "namespace": "kube-system", "labels": dict(AKS_LABELS)},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"k8s-app": "kube-dns"}}}}
+
+
+def install_cilium(api, info):
+    """The Cilium CRDs, cilium-config, the agent DaemonSet and the operator (what is missing of them)."""
+    def missing(rtype, namespace, name):
+        return api.store.get(rtype.key, namespace, name) is None
+
+    crd_type = api.registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    for crd in crd_documents():
+        if missing(crd_type, "", crd["metadata"]["name"]):
+            api.create(crd_type, None, crd, CONTROLLER)
+    sa_type = api.registry.get("", "v1", "serviceaccounts")
+    for name in ("cilium", "cilium-operator"):
+        if missing(sa_type, "kube-system", name):
+            api.create(sa_type, "kube-system", {"metadata": {"name": name, "namespace": "kube-system"}}, CONTROLLER)
     cm_type = api.registry.get("", "v1", "configmaps")
-    deploy_type = api.registry.get("apps", "v1", "deployments")
-    current = api.store.get(cm_type.key, "kube-system", "cilium-config")
-    if current is not None:
-        data = dict(current.get("data") or {})
-        for key in [k for k in data if k.startswith("hubble-")]:
-            del data[key]
-        data.update(cilium_config(info))
-        if data != current.get("data"):
-            new = dict(current, data=data)
-            new["metadata"] = dict(current["metadata"])
-            api.write(cm_type, current, new, WriteOptions(manager="aks-operator"))
-    relay = api.store.get(deploy_type.key, "kube-system", "hubble-relay")
-    if info.acns.get("observability") and relay is None:
-        api.create(deploy_type, "kube-system", hubble_relay_deployment(), CONTROLLER)
-    elif not info.acns.get("observability") and relay is not None:
-        api.remove(deploy_type, relay)
+    if missing(cm_type, "kube-system", "cilium-config"):
+        api.create(cm_type, "kube-system", {
+            "metadata": {"name": "cilium-config", "namespace": "kube-system", "labels": dict(AKS_LABELS)},
+            "data": cilium_config(info)}, CONTROLLER)
+    for group, plural, body in (("apps", "daemonsets", cilium_daemonset(info)),
+                                ("apps", "deployments", operator_deployment(info))):
+        rtype = api.registry.get(group, "v1", plural)
+        if missing(rtype, "kube-system", body["metadata"]["name"]):
+            api.create(rtype, "kube-system", body, CONTROLLER)
+
+
+def sync_acns(api, info):
+    """Apply the ACNS state (acns.py): cilium-config keys, agent rollout, Envoy, Hubble Relay, flow-log CRD."""
+    acns.sync(api, info, hubble_relay_deployment())

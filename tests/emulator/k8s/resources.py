@@ -191,6 +191,10 @@ def builtin_types():
         ResourceType("apps", "v1", "replicasets", "ReplicaSet", short_names=["rs"], categories=["all"],
                      status=True, generation=True, scale=True),
         ResourceType("apps", "v1", "controllerrevisions", "ControllerRevision"),
+        ResourceType("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", short_names=["pdb"], status=True,
+                     generation=True),
+        ResourceType("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=["netpol"],
+                     generation=True),
         ResourceType("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
                      namespaced=False, short_names=["crd", "crds"], status=True, generation=True),
         # review resources: answered on POST, never stored (kubectl auth can-i / whoami)

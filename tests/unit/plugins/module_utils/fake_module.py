@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.module import K8sModule
+
 
 class Exited(Exception):
     """exit_json or fail_json ended the run; ``result`` holds what it reported."""
@@ -17,14 +19,12 @@ class Exited(Exception):
         self.result = dict(result, failed=failed)
 
 
-class FakeModule(object):
-    """Parameters are ``defaults`` updated with ``params``; exit/fail raise Exited."""
+class _AnsibleModuleStub(object):
+    """The part of AnsibleModule that ModuleBase uses; exit/fail raise Exited."""
 
-    def __init__(self, client, defaults, check_mode=False, diff_mode=False, **params):
-        self.client = client
-        self.params = dict(defaults, **params)
+    def __init__(self, check_mode, diff_mode):
         self.check_mode = check_mode
-        self.diff_mode = diff_mode
+        self._diff = diff_mode
         self.warnings = []
         self.result = None
 
@@ -39,8 +39,25 @@ class FakeModule(object):
         self.result = dict(result, failed=True)
         raise Exited(True, result)
 
-    def fail_k8s(self, exc, msg, **kwargs):
-        self.fail_json(msg="%s: %s" % (msg, exc), **kwargs)
+
+class FakeModule(K8sModule):
+    """The real K8sModule (its fail_k8s, its diff policy) on a stub AnsibleModule and a given client.
+
+    Parameters are ``defaults`` updated with ``params``.
+    """
+
+    def __init__(self, client, defaults, check_mode=False, diff_mode=False, **params):  # pylint: disable=super-init-not-called
+        self.module = _AnsibleModuleStub(check_mode, diff_mode)
+        self.params = dict(defaults, **params)
+        self._client = client
+
+    @property
+    def warnings(self):
+        return self.module.warnings
+
+    @property
+    def result(self):
+        return self.module.result
 
 
 def run(runner, module):

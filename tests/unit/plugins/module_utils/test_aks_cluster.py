@@ -10,9 +10,15 @@ import copy
 
 import pytest
 
-from ansible_collections.azcni.cilium.plugins.module_utils import _aks_cluster as aks
-from ansible_collections.azcni.cilium.plugins.module_utils._aks_rules import RULES
-from ansible_collections.azcni.cilium.plugins.module_utils._azure_module import AzureError
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import cluster as aks_cluster
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import cluster_fields as aks_cluster_fields
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import cluster_info as aks_cluster_info
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import cluster_plan as aks_cluster_plan
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import cluster_runner as aks_cluster_runner
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import cluster_views as aks_cluster_views
+from ansible_collections.azcni.cilium.plugins.module_utils import _common as common
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import RULES
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
 
 RG_ID = "/subscriptions/0000/resourceGroups/rg"
 NET = RG_ID + "/providers/Microsoft.Network/virtualNetworks/vnet/subnets/"
@@ -77,9 +83,8 @@ def returned_cluster(mode="overlay", dataplane="cilium", policy="cilium", plugin
 
 
 def plan_for(existing, **options):
-    p = params(**options)
-    mode = aks.effective_mode(p, existing)
-    return aks.plan(existing, aks.desired_patch(p, mode, existing), p, mode)
+    intent = aks_cluster.Intent.from_params(params(**options), existing)
+    return aks_cluster_plan.plan(existing, aks_cluster.desired_patch(intent, existing), intent)
 
 
 # --- create -----------------------------------------------------------------------------------------
@@ -90,7 +95,7 @@ def test_create_overlay_body_has_cilium_network_and_create_defaults():
     assert body["properties"]["networkProfile"] == {
         "networkPlugin": "azure", "networkPluginMode": "overlay", "networkDataplane": "cilium",
         "networkPolicy": "cilium", "podCidr": "192.168.0.0/16"}
-    assert body["properties"]["agentPoolProfiles"] == [dict(aks.CREATE_POOL_DEFAULTS)]
+    assert body["properties"]["agentPoolProfiles"] == [dict(aks_cluster_fields.CREATE_POOL_DEFAULTS)]
     assert body["properties"]["dnsPrefix"] == "aks1"
     assert body["identity"] == {"type": "SystemAssigned"}
     assert "kubernetesVersion" not in body["properties"]  # AKS picks its default
@@ -107,11 +112,11 @@ def test_create_vnet_mode_body_puts_both_subnets_on_the_pool_and_no_overlay():
 
 
 def test_mode_is_inferred_from_the_pod_subnet_on_create_and_kept_on_update():
-    assert aks.effective_mode(params(system_pool=pool_params(pod_subnet_id=PODS)), None) == "vnet"
-    assert aks.effective_mode(params(), None) == "overlay"
-    assert aks.effective_mode(params(), returned_cluster("vnet")) == "vnet"
-    assert aks.effective_mode(params(), returned_cluster("kubenet")) == "overlay"
-    assert aks.effective_mode(params(ipam_mode="vnet"), returned_cluster("overlay")) == "vnet"
+    assert aks_cluster.effective_mode(params(system_pool=pool_params(pod_subnet_id=PODS)), None) == "vnet"
+    assert aks_cluster.effective_mode(params(), None) == "overlay"
+    assert aks_cluster.effective_mode(params(), returned_cluster("vnet")) == "vnet"
+    assert aks_cluster.effective_mode(params(), returned_cluster("kubenet")) == "overlay"
+    assert aks_cluster.effective_mode(params(ipam_mode="vnet"), returned_cluster("overlay")) == "vnet"
 
 
 def test_create_with_autoscaler_starts_at_min_count_and_tier_gets_base_sku():
@@ -123,9 +128,9 @@ def test_create_with_autoscaler_starts_at_min_count_and_tier_gets_base_sku():
 
 
 def test_dns_prefix_from_name_is_valid():
-    assert aks.dns_prefix_for("my_cluster.prod") == "my-cluster-prod"
-    assert aks.dns_prefix_for("-x-") == "x"
-    assert len(aks.dns_prefix_for("a" * 80)) == 54
+    assert aks_cluster.dns_prefix_for("my_cluster.prod") == "my-cluster-prod"
+    assert aks_cluster.dns_prefix_for("-x-") == "x"
+    assert len(aks_cluster.dns_prefix_for("a" * 80)) == 54
 
 
 # --- idempotency and merge --------------------------------------------------------------------------
@@ -159,12 +164,12 @@ def test_merge_keeps_every_setting_the_user_did_not_mention():
     assert after["properties"]["agentPoolProfiles"][1] == existing["properties"]["agentPoolProfiles"][1]
     system = after["properties"]["agentPoolProfiles"][0]
     assert system["count"] == 5 and system["availabilityZones"] == ["1", "2", "3"]
-    assert aks.diff_paths(existing, after) == ["properties.agentPoolProfiles[0].count", "tags.env"]
+    assert common.diff_paths(existing, after) == ["properties.agentPoolProfiles[0].count", "tags.env"]
 
 
 def test_put_body_is_the_whole_cluster_without_read_only_fields():
     existing = returned_cluster()
-    body = aks.strip_read_only(aks.merge(existing, {"tags": {"env": "prod"}}))
+    body = aks_cluster_fields.strip_read_only(aks_cluster.merge(existing, {"tags": {"env": "prod"}}))
     for key in ("id", "name", "type"):
         assert key not in body
     for key in ("provisioningState", "fqdn", "currentKubernetesVersion", "maxAgentPools", "powerState"):
@@ -188,7 +193,7 @@ def test_switching_to_a_system_assigned_identity_drops_the_user_assigned_one():
 def test_user_assigned_identity_values_are_sent_empty():
     existing = returned_cluster()
     existing["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {"/id/1": {"principalId": "p", "clientId": "c"}}}
-    assert aks.strip_read_only(existing)["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {"/id/1": {}}}
+    assert aks_cluster_fields.strip_read_only(existing)["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {"/id/1": {}}}
 
 
 def test_autoscaler_owns_count_and_turning_it_off_clears_bounds():
@@ -268,7 +273,8 @@ def test_changes_aks_cannot_make_are_refused_with_the_reason(mode, options, reas
 def test_cilium_cannot_go_back_to_azure_dataplane():
     existing = returned_cluster()
     patch = {"properties": {"networkProfile": {"networkDataplane": "azure", "networkPolicy": "azure"}}}
-    result = aks.plan(existing, patch, params(), "overlay")  # the module never asks for this, the planner still refuses
+    # the module never asks for this, the planner still refuses
+    result = aks_cluster_plan.plan(existing, patch, aks_cluster.Intent.from_params(params(ipam_mode="overlay"), existing))
     assert result.reasons == [
         "networkProfile.networkDataplane: cilium -> azure: Cilium cannot be turned off once enabled",
         "networkProfile.networkPolicy: cilium -> azure: Cilium cannot be turned off once enabled"]
@@ -286,12 +292,12 @@ def test_kubenet_to_overlay_cilium_is_ipam_first_then_dataplane_then_the_rest():
     assert dataplane.patch == {"properties": {"networkProfile": {"networkDataplane": "cilium", "networkPolicy": "cilium"}}}
     assert update.patch["tags"] == {"env": "prod"}
     # each step, applied in turn onto what the previous one left, changes only its own fields
-    after_ipam = aks.merge(existing, ipam.patch)
-    assert aks.network(after_ipam)["networkDataplane"] == "azure"
-    assert aks.ipam_of(after_ipam) == "overlay"
-    after_dataplane = aks.merge(after_ipam, dataplane.patch)
-    assert aks.diff_paths(after_ipam, after_dataplane) == ["properties.networkProfile.networkDataplane",
-                                                           "properties.networkProfile.networkPolicy"]
+    after_ipam = aks_cluster.merge(existing, ipam.patch)
+    assert aks_cluster_fields.network(after_ipam)["networkDataplane"] == "azure"
+    assert aks_cluster_fields.ipam_of(after_ipam) == "overlay"
+    after_dataplane = aks_cluster.merge(after_ipam, dataplane.patch)
+    assert common.diff_paths(after_ipam, after_dataplane) == ["properties.networkProfile.networkDataplane",
+                                                              "properties.networkProfile.networkPolicy"]
 
 
 def test_overlay_azure_dataplane_needs_one_migration_carrying_both_fields():
@@ -331,7 +337,7 @@ def test_migration_preconditions(change, reason):
 
 def test_node_subnet_cluster_migrating_to_overlay_needs_a_pod_cidr():
     existing = returned_cluster("node-subnet", dataplane="azure", policy="none")
-    assert aks.ipam_of(existing) == "node-subnet"
+    assert aks_cluster_fields.ipam_of(existing) == "node-subnet"
     result = plan_for(existing, ipam_mode="overlay", allow_migration=True)
     assert any("needs pod_cidr" in r for r in result.reasons)
     ok = plan_for(existing, ipam_mode="overlay", pod_cidr="192.168.0.0/16", allow_migration=True)
@@ -342,7 +348,7 @@ def test_node_subnet_cluster_migrating_to_overlay_needs_a_pod_cidr():
 def test_diff_holds_only_the_network_and_pool_fields_that_change():
     existing = returned_cluster(dataplane="azure", policy="none")
     result = plan_for(existing, allow_migration=True, system_pool=pool_params(count=4))
-    before, after = aks.changed_only(aks.diff_view(existing), aks.diff_view(result.after))
+    before, after = aks_cluster_views.changed_only(aks_cluster_views.diff_view(existing), aks_cluster_views.diff_view(result.after))
     assert before == {"networkProfile": {"networkDataplane": "azure", "networkPolicy": "none"},
                       "agentPoolProfiles": {"system": {"count": 3}}}
     assert after == {"networkProfile": {"networkDataplane": "cilium", "networkPolicy": "cilium"},
@@ -351,7 +357,7 @@ def test_diff_holds_only_the_network_and_pool_fields_that_change():
 
 def test_create_diff_shows_everything_after_and_nothing_before():
     result = plan_for(None, location="westeurope", pod_cidr="192.168.0.0/16")
-    before, after = aks.changed_only(aks.diff_view(None), aks.diff_view(result.after))
+    before, after = aks_cluster_views.changed_only(aks_cluster_views.diff_view(None), aks_cluster_views.diff_view(result.after))
     assert before == {}
     assert after["networkProfile"]["networkDataplane"] == "cilium"
     assert after["agentPoolProfiles"]["nodepool1"]["count"] == 3
@@ -362,24 +368,24 @@ def test_outputs_never_carry_credentials():
     cluster["properties"]["kubeConfig"] = "apiVersion: v1"
     cluster["properties"]["aadProfile"] = {"serverAppSecret": "do-not-leak", "tenantID": "t"}
     cluster["properties"]["addonProfiles"]["azureKeyvaultSecretsProvider"] = {"enabled": True}
-    text = repr(aks.redact(cluster)) + repr(aks.summary(cluster))
+    text = repr(aks_cluster_views.redact(cluster)) + repr(aks_cluster_views.summary(cluster))
     assert "do-not-leak" not in text and "apiVersion" not in text
-    assert aks.redact(cluster)["properties"]["windowsProfile"] == {"adminUsername": "azureuser"}
-    assert aks.redact(cluster)["properties"]["addonProfiles"]["azureKeyvaultSecretsProvider"] == {"enabled": True}
+    assert aks_cluster_views.redact(cluster)["properties"]["windowsProfile"] == {"adminUsername": "azureuser"}
+    assert aks_cluster_views.redact(cluster)["properties"]["addonProfiles"]["azureKeyvaultSecretsProvider"] == {"enabled": True}
 
 
 def test_summary_selects_the_reported_fields():
-    summary = aks.summary(returned_cluster())
+    summary = aks_cluster_views.summary(returned_cluster())
     assert set(summary) >= {"id", "name", "provisioningState", "fqdn", "networkProfile", "agentPoolProfiles"}
     assert "addonProfiles" not in summary
     assert summary["agentPoolProfiles"][0]["name"] == "system"
 
 
 def test_facts_use_the_cluster_values_and_name_aks_defaults():
-    facts = aks.facts_for(params(), "overlay", plan_for(None, location="x").after)
+    facts = aks_cluster.facts_for(aks_cluster.Intent.from_params(params(ipam_mode="overlay")), plan_for(None, location="x").after)
     assert (facts.pod_cidr, facts.service_cidr, facts.dns_service_ip) == ("10.244.0.0/16", "10.0.0.0/16", "10.0.0.10")
     assert facts.defaults == frozenset(["pod_cidr", "service_cidr", "dns_service_ip"])
-    facts = aks.facts_for(params(), "vnet", returned_cluster("vnet"))
+    facts = aks_cluster.facts_for(aks_cluster.Intent.from_params(params(ipam_mode="vnet")), returned_cluster("vnet"))
     assert (facts.vnet_subnet_id, facts.pod_subnet_id, facts.max_pods, facts.defaults) == (NODES, PODS, 250, frozenset())
     assert [p["name"] for p in facts.pools] == ["system", "user1"]
 
@@ -458,7 +464,7 @@ class FakeAz(object):
     def get(self, operation, *args):
         return operation(*args)
 
-    def begin(self, operation, *args, **kwargs):
+    def call(self, operation, *args, **kwargs):
         return operation(*(list(args) + ([kwargs["body"]] if "body" in kwargs else [])))
 
     def wait(self, poller, timeout=None, what=None):
@@ -472,12 +478,13 @@ class FakeAz(object):
         raise Failed(kwargs)
 
     def fail_azure(self, exc, msg, **kwargs):
-        raise Failed(dict(msg="%s: %s" % (msg, exc), error_code=exc.code))
+        raise Failed(dict(msg="%s: %s" % (msg, exc), error_code=exc.code, error_message=exc.message,
+                          status_code=exc.status, **kwargs))
 
 
 def run_timed(arm, check_mode=False, **options):
     sleeps = []
-    runner = aks.ClusterRunner(FakeAz(arm, check_mode, **options), sleep=sleeps.append, clock=lambda: sum(sleeps))
+    runner = aks_cluster_runner.ClusterRunner(FakeAz(arm, check_mode, **options), sleep=sleeps.append, clock=lambda: sum(sleeps))
     return runner.run(), sleeps
 
 
@@ -568,7 +575,7 @@ def test_runner_check_mode_plans_the_create_while_the_vnet_does_not_exist_yet(vn
 
     arm = FakeArm(vnet=vnet)
     az = FakeAz(arm, check_mode=True, **options)
-    result = aks.ClusterRunner(az).run()
+    result = aks_cluster_runner.ClusterRunner(az).run()
     assert result["changed"] and result["operations"] == ["create"] and arm.writes == []
     assert result["diff"]["after"]["agentPoolProfiles"]["nodepool1"]["podSubnetID"] == PODS
     [warning] = az.warnings
@@ -642,10 +649,8 @@ class InfoAz(FakeAz):
 
 
 def info(arm, **options):
-    import jmespath
-
     with pytest.raises(Exited) as done:
-        aks.run_info(InfoAz(arm, **options), jmespath)
+        aks_cluster_info.run_info(InfoAz(arm, **options))
     return done.value.args[0]
 
 
@@ -670,7 +675,7 @@ def test_az_view_is_shaped_and_spelled_like_az_output():
     cluster["properties"]["addonProfiles"]["omsAgent"] = {"enabled": True, "config": {"logAnalyticsWorkspaceResourceID": "/w"}}
     outbound_ip = "/subscriptions/0000/resourceGroups/MC_rg/providers/Microsoft.Network/publicIPAddresses/ip1"
     cluster["properties"]["networkProfile"]["loadBalancerProfile"]["effectiveOutboundIPs"] = [{"id": outbound_ip}]
-    view = aks.az_view(aks.redact(cluster))
+    view = aks_cluster_info.az_view(aks_cluster_views.redact(cluster))
     assert "properties" not in view
     assert (view["name"], view["resourceGroup"], view["provisioningState"], view["fqdn"], view["enableRbac"]) == (
         "aks1", "rg", "Succeeded", "aks1-x.hcp.westeurope.azmk8s.io", True)
@@ -695,7 +700,7 @@ def test_az_view_is_shaped_and_spelled_like_az_output():
     ("balance-similar-node-groups", "balanceSimilarNodeGroups"), ("eTag", "eTag"),
 ])
 def test_az_key_spells_arm_keys_as_az_prints_them(arm, az):
-    assert aks.az_key(arm) == az
+    assert aks_cluster_info.az_key(arm) == az
 
 
 def test_info_missing_cluster_is_an_empty_list():

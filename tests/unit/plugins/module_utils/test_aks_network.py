@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from ansible_collections.azcni.cilium.plugins.module_utils import _aks_network as rules
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import network_rules as aks_network_rules
 
 SUB = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Network"
 VNET_ID = SUB + "/virtualNetworks/vnet"
@@ -49,7 +49,7 @@ def vnet_body(subnets, prefixes=("192.168.16.0/22",), tags=None):
 
 # --- checks before any write ----------------------------------------------------------------------
 def test_vnet_mode_topology_is_valid():
-    rules.check_intent(["192.168.16.0/22"], VNET_MODE)
+    aks_network_rules.check_intent(["192.168.16.0/22"], VNET_MODE)
 
 
 @pytest.mark.parametrize("prefixes, subnets, message", [
@@ -75,40 +75,40 @@ def test_vnet_mode_topology_is_valid():
 ])
 def test_bad_intent_fails_naming_the_rule(prefixes, subnets, message):
     with pytest.raises(ValueError) as error:
-        rules.check_intent(prefixes, subnets)
+        aks_network_rules.check_intent(prefixes, subnets)
     assert message in str(error.value)
 
 
 def test_nsg_and_route_table_ids_are_accepted():
     subnets = [dict(VNET_MODE[0], network_security_group=SUB + "/networkSecurityGroups/nsg",
                     route_table=SUB.lower() + "/routetables/rt")]
-    rules.check_intent(["192.168.16.0/22"], subnets)
+    aks_network_rules.check_intent(["192.168.16.0/22"], subnets)
 
 
 def test_subnets_not_listed_must_not_overlap_or_fall_outside():
     vnet = vnet_body([subnet_body("legacy", "192.168.18.0/24"), subnet_body("nodes", "192.168.16.0/24")])
-    rules.check_against_existing(["192.168.16.0/22"], VNET_MODE, vnet)
+    aks_network_rules.check_against_existing(["192.168.16.0/22"], VNET_MODE, vnet)
 
     overlapping = [{"name": "new", "address_prefix": "192.168.18.0/25"}]
     with pytest.raises(ValueError, match=r"Subnet new \(192.168.18.0/25\) overlaps existing subnet legacy"):
-        rules.check_against_existing(["192.168.16.0/22"], overlapping, vnet)
+        aks_network_rules.check_against_existing(["192.168.16.0/22"], overlapping, vnet)
 
     with pytest.raises(ValueError, match=r"Existing subnet legacy \(192.168.18.0/24\) would fall outside"):
-        rules.check_against_existing(["192.168.16.0/23"], VNET_MODE, vnet)
+        aks_network_rules.check_against_existing(["192.168.16.0/23"], VNET_MODE, vnet)
 
 
 # --- merge onto what Azure returned ---------------------------------------------------------------
 def test_subnet_used_by_aks_needs_no_update_and_keeps_everything():
     current = pod_subnet_used_by_aks()
     intent = {"name": "pods", "address_prefix": "192.168.17.0/24"}
-    assert rules.subnet_needs_update(current, intent) is False
-    assert rules.desired_subnet(current, intent) == current
+    assert aks_network_rules.subnet_needs_update(current, intent) is False
+    assert aks_network_rules.desired_subnet(current, intent) == current
 
 
 def test_changed_subnet_keeps_delegation_and_service_association_link():
     current = pod_subnet_used_by_aks()
     nsg = SUB + "/networkSecurityGroups/nsg"
-    desired = rules.desired_subnet(current, {"name": "pods", "address_prefix": "192.168.17.0/24", "network_security_group": nsg})
+    desired = aks_network_rules.desired_subnet(current, {"name": "pods", "address_prefix": "192.168.17.0/24", "network_security_group": nsg})
     assert desired["properties"]["networkSecurityGroup"] == {"id": nsg}
     for key in ("delegations", "serviceAssociationLinks", "addressPrefix"):
         assert desired["properties"][key] == current["properties"][key]
@@ -118,23 +118,23 @@ def test_changed_subnet_keeps_delegation_and_service_association_link():
 def test_resource_ids_compare_case_insensitively():
     nsg = SUB + "/networkSecurityGroups/nsg"
     current = subnet_body("nodes", "192.168.16.0/24", networkSecurityGroup={"id": nsg.lower()})
-    assert rules.subnet_needs_update(current, dict(VNET_MODE[0], network_security_group=nsg)) is False
+    assert aks_network_rules.subnet_needs_update(current, dict(VNET_MODE[0], network_security_group=nsg)) is False
     # an NSG attached out of band is left alone when the task does not name one
-    assert rules.subnet_needs_update(current, VNET_MODE[0]) is False
+    assert aks_network_rules.subnet_needs_update(current, VNET_MODE[0]) is False
 
 
 def test_multi_prefix_subnet_is_rewritten_to_the_single_prefix():
     current = {"name": "nodes", "properties": {"addressPrefixes": ["192.168.16.0/24", "192.168.19.0/24"]}}
-    desired = rules.desired_subnet(current, VNET_MODE[0])
+    desired = aks_network_rules.desired_subnet(current, VNET_MODE[0])
     assert desired["properties"] == {"addressPrefix": "192.168.16.0/24"}
     same = {"name": "nodes", "properties": {"addressPrefixes": ["192.168.16.0/24"]}}
-    assert rules.subnet_needs_update(same, VNET_MODE[0]) is False
+    assert aks_network_rules.subnet_needs_update(same, VNET_MODE[0]) is False
 
 
 def test_desired_vnet_keeps_unlisted_subnets_exactly_and_adds_new_ones():
     legacy = subnet_body("legacy", "192.168.19.0/24", serviceEndpoints=[{"service": "Microsoft.Storage"}])
     current = vnet_body([legacy, pod_subnet_used_by_aks()], tags={"owner": "net-team"})
-    desired = rules.desired_vnet(current, "westeurope", ["192.168.16.0/22"], {"env": "dev"}, VNET_MODE)
+    desired = aks_network_rules.desired_vnet(current, "westeurope", ["192.168.16.0/22"], {"env": "dev"}, VNET_MODE)
     subnets = {s["name"]: s for s in desired["properties"]["subnets"]}
     assert list(subnets) == ["legacy", "pods", "nodes"]
     assert subnets["legacy"] == legacy
@@ -145,7 +145,7 @@ def test_desired_vnet_keeps_unlisted_subnets_exactly_and_adds_new_ones():
 
 
 def test_new_vnet_body():
-    desired = rules.desired_vnet(None, "westeurope", ["192.168.16.0/22"], None, VNET_MODE)
+    desired = aks_network_rules.desired_vnet(None, "westeurope", ["192.168.16.0/22"], None, VNET_MODE)
     assert desired == {"location": "westeurope", "properties": {
         "addressSpace": {"addressPrefixes": ["192.168.16.0/22"]},
         "subnets": [{"name": "nodes", "properties": {"addressPrefix": "192.168.16.0/24"}},
@@ -160,17 +160,17 @@ def test_new_vnet_body():
     (["192.168.16.0/21"], None, True),
 ])
 def test_vnet_needs_update(prefixes, tags, expected):
-    assert rules.vnet_needs_update(vnet_body([], tags={"owner": "net-team"}), prefixes, tags) is expected
+    assert aks_network_rules.vnet_needs_update(vnet_body([], tags={"owner": "net-team"}), prefixes, tags) is expected
 
 
 def test_vnet_prefix_order_is_not_a_change():
     current = vnet_body([], prefixes=["10.1.0.0/16", "192.168.16.0/22"])
-    assert rules.vnet_needs_update(current, ["192.168.16.0/22", "10.1.0.0/16"], None) is False
+    assert aks_network_rules.vnet_needs_update(current, ["192.168.16.0/22", "10.1.0.0/16"], None) is False
 
 
 def test_merged_tags_keeps_others_and_stores_text():
-    assert rules.merged_tags({"a": "1"}, {"b": 2, "c": True}) == {"a": "1", "b": "2", "c": "True"}
-    assert rules.merged_tags(None, None) == {}
+    assert aks_network_rules.merged_tags({"a": "1"}, {"b": 2, "c": True}) == {"a": "1", "b": "2", "c": "True"}
+    assert aks_network_rules.merged_tags(None, None) == {}
 
 
 # --- in use -------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def test_subnet_users_names_the_cluster_and_resources():
         {"id": "/subscriptions/0000/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachineScaleSets/aks-vmss"
                "/virtualMachines/1/networkInterfaces/nic/ipConfigurations/ipconfig1"},
     ]
-    assert rules.subnet_users(used) == [
+    assert aks_network_rules.subnet_users(used) == [
         "service association link AzureKubernetesService of Microsoft.ContainerService/managedClusters aks1 (resource group rg)",
         "IP configurations of Microsoft.Compute/virtualMachineScaleSets aks-vmss (resource group MC_rg)",
     ]
@@ -192,14 +192,14 @@ def test_subnet_users_from_cluster_node_pools():
     nodes = subnet_body("nodes", "192.168.16.0/24")
     cluster = {"name": "aks1", "properties": {"agentPoolProfiles": [
         {"name": "system", "vnetSubnetID": nodes["id"].lower(), "podSubnetID": VNET_ID + "/subnets/pods"}]}}
-    assert rules.subnet_users(nodes, [cluster]) == ["managed cluster aks1 (node pool system uses it as node subnet)"]
-    assert rules.subnet_users(subnet_body("other", "192.168.18.0/24"), [cluster]) == []
+    assert aks_network_rules.subnet_users(nodes, [cluster]) == ["managed cluster aks1 (node pool system uses it as node subnet)"]
+    assert aks_network_rules.subnet_users(subnet_body("other", "192.168.18.0/24"), [cluster]) == []
 
 
 def test_delegation_alone_does_not_block_deletion():
     left_behind = pod_subnet_used_by_aks()
     del left_behind["properties"]["serviceAssociationLinks"]
-    assert rules.subnet_users(left_behind) == []
+    assert aks_network_rules.subnet_users(left_behind) == []
 
 
 def test_reference_vnet_example_subnet_in_use():
@@ -209,17 +209,17 @@ def test_reference_vnet_example_subnet_in_use():
     with open(path, encoding="utf-8") as handle:
         vnet = json.load(handle)["responses"]["200"]["body"]
     subnet = vnet["properties"]["subnets"][0]
-    assert rules.subnet_users(subnet) == ["IP configurations of Microsoft.Network/loadBalancers lb (resource group rg1)"]
+    assert aks_network_rules.subnet_users(subnet) == ["IP configurations of Microsoft.Network/loadBalancers lb (resource group rg1)"]
     # and an unrelated change keeps the IP configurations as Azure returned them
-    desired = rules.desired_vnet(vnet, "westus", ["10.0.0.0/16"], {"env": "dev"}, [])
+    desired = aks_network_rules.desired_vnet(vnet, "westus", ["10.0.0.0/16"], {"env": "dev"}, [])
     assert desired["properties"]["subnets"] == vnet["properties"]["subnets"]
     assert desired["properties"]["defaultPublicNatGateway"] == vnet["properties"]["defaultPublicNatGateway"]
 
 
 # --- views ----------------------------------------------------------------------------------------
 def test_network_view_summarises_without_raw_json():
-    view = rules.network_view({"location": "westeurope", "tags": {"a": "b"}, "id": "x"},
-                              vnet_body([subnet_body("nodes", "192.168.16.0/24"), pod_subnet_used_by_aks()]))
+    view = aks_network_rules.network_view({"location": "westeurope", "tags": {"a": "b"}, "id": "x"},
+                                          vnet_body([subnet_body("nodes", "192.168.16.0/24"), pod_subnet_used_by_aks()]))
     assert view == {
         "resource_group": {"location": "westeurope", "tags": {"a": "b"}},
         "vnet": {"location": "westeurope", "address_prefixes": ["192.168.16.0/22"], "tags": {}, "subnets": {
@@ -227,16 +227,16 @@ def test_network_view_summarises_without_raw_json():
             "pods": {"address_prefix": "192.168.17.0/24", "delegations": ["Microsoft.ContainerService/managedClusters"],
                      "service_association_links": ["AzureKubernetesService"]}}},
     }
-    assert rules.network_view(None, None) == {}
+    assert aks_network_rules.network_view(None, None) == {}
 
 
 def test_same_location():
-    assert rules.same_location("West Europe", "westeurope")
-    assert not rules.same_location("westeurope", "northeurope")
+    assert aks_network_rules.same_location("West Europe", "westeurope")
+    assert not aks_network_rules.same_location("westeurope", "northeurope")
 
 
 def test_inputs_are_not_mutated():
     current = vnet_body([pod_subnet_used_by_aks()])
     snapshot = copy.deepcopy(current)
-    rules.desired_vnet(current, "westeurope", ["192.168.16.0/21"], {"x": "y"}, VNET_MODE)
+    aks_network_rules.desired_vnet(current, "westeurope", ["192.168.16.0/21"], {"x": "y"}, VNET_MODE)
     assert current == snapshot

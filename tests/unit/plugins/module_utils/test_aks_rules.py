@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.azcni.cilium.plugins.module_utils._aks_rules import RULES, Facts, check
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import RULES, Facts, check
 
 NET = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/"
 NODES = NET + "vnet/subnets/nodes"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.azcni.cilium.plugins.module_utils import _azure_auth as auth
+from ansible_collections.azcni.cilium.plugins.module_utils._azure import auth as azure_auth
 
 SP_ENV = {"AZURE_CLIENT_ID": "env-client", "AZURE_SECRET": "env-secret", "AZURE_TENANT": "env-tenant",
           "AZURE_SUBSCRIPTION_ID": "env-sub"}
@@ -15,7 +15,7 @@ SP_ENV = {"AZURE_CLIENT_ID": "env-client", "AZURE_SECRET": "env-secret", "AZURE_
 
 @pytest.fixture
 def no_cli(monkeypatch):
-    monkeypatch.setattr(auth.shutil, "which", lambda name: None)
+    monkeypatch.setattr(azure_auth.shutil, "which", lambda name: None)
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def credentials_file(tmp_path):
 
 
 def resolve(params=None, environ=None):
-    return auth.resolve_settings(params or {}, environ or {})
+    return azure_auth.resolve_settings(params or {}, environ or {})
 
 
 def test_params_win_over_env_and_file(credentials_file, no_cli):
@@ -67,15 +67,15 @@ def test_named_profile_selected_by_option_and_by_env(credentials_file, no_cli):
 
 
 def test_missing_profile_is_a_clear_error(credentials_file):
-    with pytest.raises(auth.AzureAuthError, match="Profile 'nope' not found"):
+    with pytest.raises(azure_auth.AzureAuthError, match="Profile 'nope' not found"):
         resolve({"profile": "nope"}, credentials_file)
 
 
 def test_cli_login_is_next_then_managed_identity(monkeypatch, tmp_path):
     empty = {"AZURE_CONFIG_DIR": str(tmp_path)}
-    monkeypatch.setattr(auth.shutil, "which", lambda name: "/usr/bin/az")
+    monkeypatch.setattr(azure_auth.shutil, "which", lambda name: "/usr/bin/az")
     assert resolve({}, empty)["source"] == "cli"
-    monkeypatch.setattr(auth.shutil, "which", lambda name: None)
+    monkeypatch.setattr(azure_auth.shutil, "which", lambda name: None)
     assert resolve({}, empty)["source"] == "msi"
 
 
@@ -100,45 +100,45 @@ def test_settings_from_env_apply_to_params_login(no_cli):
     (None, "https://management.azure.com/", "https://login.microsoftonline.com"),
 ])
 def test_cloud_by_name(name, arm, login):
-    cloud = auth.resolve_cloud(name)
+    cloud = azure_auth.resolve_cloud(name)
     assert (cloud.resource_manager, cloud.login_endpoint) == (arm, login)
-    assert auth.scope_for(cloud) == arm + ".default"
+    assert azure_auth.scope_for(cloud) == arm + ".default"
 
 
 def test_unknown_cloud_and_plain_http_are_refused():
-    with pytest.raises(auth.AzureAuthError, match="Unknown cloud_environment"):
-        auth.resolve_cloud("AzureMoonCloud")
-    with pytest.raises(auth.AzureAuthError, match="must use https"):
-        auth.resolve_cloud("http://example.invalid/metadata/endpoints")
+    with pytest.raises(azure_auth.AzureAuthError, match="Unknown cloud_environment"):
+        azure_auth.resolve_cloud("AzureMoonCloud")
+    with pytest.raises(azure_auth.AzureAuthError, match="must use https"):
+        azure_auth.resolve_cloud("http://example.invalid/metadata/endpoints")
 
 
 def test_cloud_from_metadata_object_and_list():
     document = {"name": "Stack", "resourceManager": "https://arm.stack.local",
                 "authentication": {"loginEndpoint": "https://adfs.stack.local/", "audiences": ["https://aud.stack/"]}}
     for shaped in (document, [document]):
-        cloud = auth.cloud_from_metadata(shaped)
-        assert cloud == auth.Cloud("Stack", "https://arm.stack.local/", "https://adfs.stack.local", "https://aud.stack/")
-        assert auth.scope_for(cloud) == "https://aud.stack/.default"
-    with pytest.raises(auth.AzureAuthError, match="lacks resourceManager"):
-        auth.cloud_from_metadata({"name": "broken"})
+        cloud = azure_auth.cloud_from_metadata(shaped)
+        assert cloud == azure_auth.Cloud("Stack", "https://arm.stack.local/", "https://adfs.stack.local", "https://aud.stack/")
+        assert azure_auth.scope_for(cloud) == "https://aud.stack/.default"
+    with pytest.raises(azure_auth.AzureAuthError, match="lacks resourceManager"):
+        azure_auth.cloud_from_metadata({"name": "broken"})
 
 
 def test_instance_discovery_only_for_known_authorities():
-    assert not auth.instance_discovery_disabled(auth.KNOWN_CLOUDS["AzureCloud"], {})
-    private = auth.Cloud("x", "https://arm.local/", "https://127.0.0.1:8443", "https://arm.local/")
-    assert auth.instance_discovery_disabled(private, {})
-    assert not auth.instance_discovery_disabled(private, {"disable_instance_discovery": "false"})
+    assert not azure_auth.instance_discovery_disabled(azure_auth.KNOWN_CLOUDS["AzureCloud"], {})
+    private = azure_auth.Cloud("x", "https://arm.local/", "https://127.0.0.1:8443", "https://arm.local/")
+    assert azure_auth.instance_discovery_disabled(private, {})
+    assert not azure_auth.instance_discovery_disabled(private, {"disable_instance_discovery": "false"})
 
 
 def test_credential_types(no_cli):
-    cloud = auth.KNOWN_CLOUDS["AzureCloud"]
-    sp = auth.build_credential({"source": "env", "client_id": "c", "secret": "s", "tenant": "t"}, cloud)
-    user = auth.build_credential({"source": "params", "ad_user": "u@x", "password": "p"}, cloud)
+    cloud = azure_auth.KNOWN_CLOUDS["AzureCloud"]
+    sp = azure_auth.build_credential({"source": "env", "client_id": "c", "secret": "s", "tenant": "t"}, cloud)
+    user = azure_auth.build_credential({"source": "params", "ad_user": "u@x", "password": "p"}, cloud)
     assert type(sp).__name__ == "ClientSecretCredential"
     assert type(user).__name__ == "UsernamePasswordCredential"
-    assert type(auth.build_credential({"source": "cli"}, cloud)).__name__ == "AzureCliCredential"
-    assert type(auth.build_credential({"source": "msi"}, cloud)).__name__ == "ManagedIdentityCredential"
-    with pytest.raises(auth.AzureAuthError, match="needs the tenant"):
-        auth.build_credential({"source": "env", "client_id": "c", "secret": "s"}, cloud)
-    with pytest.raises(auth.AzureAuthError, match="No usable Azure credentials"):
-        auth.build_credential({"source": "env"}, cloud)
+    assert type(azure_auth.build_credential({"source": "cli"}, cloud)).__name__ == "AzureCliCredential"
+    assert type(azure_auth.build_credential({"source": "msi"}, cloud)).__name__ == "ManagedIdentityCredential"
+    with pytest.raises(azure_auth.AzureAuthError, match="needs the tenant"):
+        azure_auth.build_credential({"source": "env", "client_id": "c", "secret": "s"}, cloud)
+    with pytest.raises(azure_auth.AzureAuthError, match="No usable Azure credentials"):
+        azure_auth.build_credential({"source": "env"}, cloud)

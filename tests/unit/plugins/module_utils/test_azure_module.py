@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from ansible_collections.azcni.cilium.plugins.module_utils import _azure_auth as auth
-from ansible_collections.azcni.cilium.plugins.module_utils import _azure_module as azm
+from ansible_collections.azcni.cilium.plugins.module_utils._azure import auth as azure_auth
+from ansible_collections.azcni.cilium.plugins.module_utils._azure import module as azure_module
 
 RG_PATH = "/subscriptions/sub/resourcegroups/rg1$"
 MC_PATH = "/managedClusters/c1$"
@@ -40,14 +40,15 @@ class StaticToken(object):
 @pytest.fixture
 def az(https_server, monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", https_server.ca_path)
-    monkeypatch.setitem(azm.CLIENT_SETTINGS, "retry_backoff_factor", 0.01)
-    module = azm.AzureModule.__new__(azm.AzureModule)
+    monkeypatch.setitem(azure_module.CLIENT_SETTINGS, "retry_backoff_factor", 0.01)
+    module = azure_module.AzureModule.__new__(azure_module.AzureModule)
     module.module = FakeAnsibleModule({"wait_timeout": 2})
     module.params = module.module.params
     module._settings = {"source": "params", "subscription_id": "sub"}
-    module._cloud = auth.Cloud("test", https_server.url + "/", https_server.url, https_server.url + "/")
+    module._cloud = azure_auth.Cloud("test", https_server.url + "/", https_server.url, https_server.url + "/")
     module._credential = StaticToken()
-    module._clients = {}
+    module._api = None
+    module._session = None
     return module
 
 
@@ -59,9 +60,9 @@ def test_cloud_from_metadata_url_over_https(https_server, monkeypatch):
     https_server.script("GET", "^/metadata/endpoints$", (200, metadata(https_server.url)))
     url = https_server.url + "/metadata/endpoints?api-version=2022-09-01"
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", https_server.ca_path)
-    cloud = auth.resolve_cloud(url)
+    cloud = azure_auth.resolve_cloud(url)
     assert cloud.resource_manager == https_server.url + "/" and cloud.login_endpoint == https_server.url
-    assert auth.scope_for(cloud) == https_server.url + "/aud/.default"
+    assert azure_auth.scope_for(cloud) == https_server.url + "/aud/.default"
     assert https_server.requests[-1][2] == {"api-version": ["2022-09-01"]}
 
 
@@ -69,9 +70,9 @@ def test_metadata_needs_a_trusted_ca(https_server, monkeypatch):
     https_server.script("GET", "^/metadata/endpoints$", (200, metadata(https_server.url)))
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    with pytest.raises(auth.AzureAuthError, match="REQUESTS_CA_BUNDLE"):
-        auth.resolve_cloud(https_server.url + "/metadata/endpoints")
-    assert auth.resolve_cloud(https_server.url + "/metadata/endpoints", verify=False).name == "Local"
+    with pytest.raises(azure_auth.AzureAuthError, match="REQUESTS_CA_BUNDLE"):
+        azure_auth.resolve_cloud(https_server.url + "/metadata/endpoints")
+    assert azure_auth.resolve_cloud(https_server.url + "/metadata/endpoints", verify=False).name == "Local"
 
 
 def test_sdk_client_uses_ca_bundle_and_cloud(az, https_server, monkeypatch):
@@ -81,8 +82,8 @@ def test_sdk_client_uses_ca_bundle_and_cloud(az, https_server, monkeypatch):
     assert headers["Authorization"] == "Bearer token"
     assert "azcni.cilium" in headers["User-Agent"]
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
-    az._clients = {}
-    with pytest.raises(azm.AzureError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+    az._api = None
+    with pytest.raises(azure_module.AzureError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
         az.get(az.client("resources").resource_groups.get, "rg1")
 
 
@@ -102,16 +103,16 @@ def test_throttling_honours_retry_after(az, https_server):
 
 def test_server_errors_retried_then_surfaced(az, https_server):
     https_server.script("GET", RG_PATH, (503, {"error": {"code": "ServiceUnavailable", "message": "try later"}}))
-    with pytest.raises(azm.AzureError) as error:
+    with pytest.raises(azure_module.AzureError) as error:
         az.get(az.client("resources").resource_groups.get, "rg1")
     assert error.value.status == 503 and error.value.code == "ServiceUnavailable"
-    assert https_server.count("GET", RG_PATH) == azm.CLIENT_SETTINGS["retry_status"] + 1
+    assert https_server.count("GET", RG_PATH) == azure_module.CLIENT_SETTINGS["retry_status"] + 1
 
 
 def test_arm_error_becomes_message(az, https_server):
     https_server.script("PUT", RG_PATH, (400, {"error": {"code": "LocationNotAvailableForResourceGroup",
                                                          "message": "The provided location 'mars' is not available"}}))
-    with pytest.raises(azm.AzureError) as error:
+    with pytest.raises(azure_module.AzureError) as error:
         az.call(az.client("resources").resource_groups.create_or_update, "rg1", body={"location": "mars"})
     assert https_server.requests[-1][3] == {"location": "mars"}
     with pytest.raises(Failed) as failed:
@@ -132,16 +133,16 @@ def script_lro(https_server, operation_answers):
 
 def test_long_running_operation_polls_and_returns_final_json(az, https_server):
     script_lro(https_server, [(200, {"status": "InProgress"}, {"Retry-After": "1"}), (200, {"status": "Succeeded"})])
-    poller = az.begin(az.client("containerservice").managed_clusters.begin_create_or_update, "rg1", "c1",
-                      body={"location": "westeurope"})
+    poller = az.call(az.client("containerservice").managed_clusters.begin_create_or_update, "rg1", "c1",
+                     body={"location": "westeurope"})
     assert az.wait(poller)["properties"]["provisioningState"] == "Succeeded"
     assert https_server.count("GET", "/operations/op1$") == 2
 
 
 def test_long_running_operation_wait_timeout(az, https_server):
     script_lro(https_server, [(200, {"status": "InProgress"}, {"Retry-After": "1"})])
-    poller = az.begin(az.client("containerservice").managed_clusters.begin_create_or_update, "rg1", "c1",
-                      body={"location": "westeurope"})
+    poller = az.call(az.client("containerservice").managed_clusters.begin_create_or_update, "rg1", "c1",
+                     body={"location": "westeurope"})
     started = time.monotonic()
     with pytest.raises(Failed) as failed:
         az.wait(poller, what="cluster c1")
@@ -152,8 +153,8 @@ def test_long_running_operation_wait_timeout(az, https_server):
 def test_failed_long_running_operation_carries_arm_error(az, https_server):
     script_lro(https_server, [(200, {"status": "Failed", "error": {"code": "ReconcileVNetError",
                                                                    "message": "subnet is full"}})])
-    poller = az.begin(az.client("containerservice").managed_clusters.begin_create_or_update, "rg1", "c1",
-                      body={"location": "westeurope"})
-    with pytest.raises(azm.AzureError) as error:
+    poller = az.call(az.client("containerservice").managed_clusters.begin_create_or_update, "rg1", "c1",
+                     body={"location": "westeurope"})
+    with pytest.raises(azure_module.AzureError) as error:
         az.wait(poller)
     assert error.value.code == "ReconcileVNetError" and "subnet is full" in error.value.message

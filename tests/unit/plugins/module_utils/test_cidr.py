@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.azcni.cilium.plugins.module_utils._cidr import (
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cidr import (
     RESERVED_RANGES,
     contains,
-    first_overlap,
     overlaps,
     parse_network,
     reserved_overlap,
-    subnet_id_parts,
 )
 
 net = parse_network
@@ -85,40 +83,3 @@ def test_overlaps(a, b, expected):
 ])
 def test_contains(outer, inner, expected):
     assert contains(net(outer), net(inner)) is expected
-
-
-def test_first_overlap_reports_the_first_pair_in_order():
-    named = {
-        "vnet": net("192.168.16.0/22"),
-        "service": net("10.0.0.0/16"),
-        "pods": net("192.168.0.0/16"),
-        "other": net("10.0.128.0/24"),
-    }
-    assert first_overlap(named) == ("vnet", "pods")
-    del named["pods"]
-    assert first_overlap(named) == ("service", "other")
-    del named["other"]
-    assert first_overlap(named) is None
-    assert first_overlap({}) is None
-
-
-@pytest.mark.parametrize("resource_id", [
-    "/subscriptions/sub-1/resourceGroups/rg-a/providers/Microsoft.Network/virtualNetworks/vnet-a/subnets/pods",
-    "/subscriptions/sub-1/resourcegroups/rg-a/providers/microsoft.network/virtualnetworks/vnet-a/subnets/pods/",
-])
-def test_subnet_id_parts(resource_id):
-    assert subnet_id_parts(resource_id) == {
-        "subscription": "sub-1", "resource_group": "rg-a", "vnet": "vnet-a", "subnet": "pods"}
-
-
-@pytest.mark.parametrize("resource_id", [
-    None,
-    "",
-    "pods",
-    "/subscriptions/sub-1/resourceGroups/rg-a/providers/Microsoft.Network/virtualNetworks/vnet-a",
-    "/subscriptions/sub-1/resourceGroups/rg-a/providers/Microsoft.Network/networkSecurityGroups/nsg/subnets/x",
-    "/subscriptions/sub-1/resourceGroups/rg-a/providers/Microsoft.Network/virtualNetworks/v/subnets/s/extra",
-])
-def test_subnet_id_parts_rejects_other_ids(resource_id):
-    with pytest.raises(ValueError, match="is not a subnet resource ID"):
-        subnet_id_parts(resource_id)

@@ -11,7 +11,7 @@ import pathlib
 import pytest
 import yaml
 
-from ansible_collections.azcni.cilium.plugins.module_utils import _cilium_lint as lint
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium import lint as cilium_lint
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "cilium" / "examples"
 
@@ -21,7 +21,7 @@ EXPECTED_EXAMPLE_FINDINGS = {
 }
 
 ACNS_CHECKS = {"l7-needs-acns", "fqdn-needs-acns"}
-L7_ALLOWED = lint.LintContext(l7=True, fqdn=True, node_selector_labels=False)
+L7_ALLOWED = cilium_lint.LintContext(l7=True, fqdn=True, node_selector_labels=False)
 
 
 def example_documents():
@@ -48,22 +48,22 @@ def checks(findings):
 @pytest.mark.parametrize("relpath,doc", example_documents() or [pytest.param(None, None, marks=pytest.mark.skip(
     reason="reference examples not present at %s" % EXAMPLES))])
 def test_every_reference_example(relpath, doc):
-    findings = lint.lint_policy(doc, lint.NO_ACNS)
+    findings = cilium_lint.lint_policy(doc, cilium_lint.NO_ACNS)
     if relpath in EXPECTED_EXAMPLE_FINDINGS:
         assert checks(findings) == sorted(EXPECTED_EXAMPLE_FINDINGS[relpath])
     elif needs_acns(doc):
         # L7 / FQDN examples must be flagged on a cluster without ACNS security...
         assert ACNS_CHECKS & set(checks(findings)), findings
         # ...and, apart from L7 in a cluster-wide policy, pass once ACNS L7 is on.
-        remaining = lint.errors(lint.lint_policy(doc, L7_ALLOWED))
+        remaining = cilium_lint.errors(cilium_lint.lint_policy(doc, L7_ALLOWED))
         assert {f["check"] for f in remaining} <= {"l7-in-ccnp"}, remaining
     else:
         assert findings == [], "plain L3/L4 example %s was flagged: %s" % (relpath, findings)
 
 
-def cnp(spec=None, specs=None, name="p", namespace="ns", kind=lint.CNP):
+def cnp(spec=None, specs=None, name="p", namespace="ns", kind=cilium_lint.CNP):
     obj = {"apiVersion": "cilium.io/v2", "kind": kind, "metadata": {"name": name}}
-    if kind == lint.CNP:
+    if kind == cilium_lint.CNP:
         obj["metadata"]["namespace"] = namespace
     if spec is not None:
         obj["spec"] = spec
@@ -94,34 +94,34 @@ PEER = {"matchLabels": {"app": "a"}}
 
 # (id, policy, context, expected [(check, path)]) -- exactly these findings, nothing else.
 CASES = [
-    ("empty", cnp(), lint.NO_ACNS, [("empty-policy", "spec")]),
-    ("empty-specs-list", cnp(specs=[]), lint.NO_ACNS, [("empty-policy", "spec")]),
-    ("no-selector", cnp(spec={"ingress": [{"fromEndpoints": [PEER]}]}), lint.NO_ACNS, [("selector", "spec")]),
-    ("both-selectors", cnp(spec=rule(nodeSelector={}, ingress=[{}]), kind=lint.CCNP), lint.NO_ACNS,
+    ("empty", cnp(), cilium_lint.NO_ACNS, [("empty-policy", "spec")]),
+    ("empty-specs-list", cnp(specs=[]), cilium_lint.NO_ACNS, [("empty-policy", "spec")]),
+    ("no-selector", cnp(spec={"ingress": [{"fromEndpoints": [PEER]}]}), cilium_lint.NO_ACNS, [("selector", "spec")]),
+    ("both-selectors", cnp(spec=rule(nodeSelector={}, ingress=[{}]), kind=cilium_lint.CCNP), cilium_lint.NO_ACNS,
      [("selector", "spec")]),
     ("node-selector-in-cnp", cnp(spec={"nodeSelector": {}, "ingress": [{"fromEntities": ["cluster"]}]}),
-     lint.NO_ACNS, [("node-selector-in-cnp", "spec.nodeSelector")]),
-    ("no-direction", cnp(specs=[rule(ingress=[{}]), rule(description="nothing")]), lint.NO_ACNS,
+     cilium_lint.NO_ACNS, [("node-selector-in-cnp", "spec.nodeSelector")]),
+    ("no-direction", cnp(specs=[rule(ingress=[{}]), rule(description="nothing")]), cilium_lint.NO_ACNS,
      [("no-direction", "specs[1]")]),
-    ("empty-direction-lists", cnp(spec=rule(ingress=[], egress=[])), lint.NO_ACNS, [("no-direction", "spec")]),
+    ("empty-direction-lists", cnp(spec=rule(ingress=[], egress=[])), cilium_lint.NO_ACNS, [("no-direction", "spec")]),
     ("l3-exclusive-ingress", cnp(spec=rule(ingress=[{"fromEndpoints": [PEER], "fromCIDR": ["10.0.0.0/8"]}])),
-     lint.NO_ACNS, [("l3-exclusive", "spec.ingress[0]")]),
+     cilium_lint.NO_ACNS, [("l3-exclusive", "spec.ingress[0]")]),
     ("l3-exclusive-egress-fqdn", cnp(spec=rule(egress=[{"toEndpoints": [PEER], "toFQDNs": [{"matchName": "a.b"}]}])),
      L7_ALLOWED, [("l3-exclusive", "spec.egress[0]")]),
     ("l3-split-is-fine", cnp(spec=rule(egress=[{"toEndpoints": [PEER]}, {"toCIDR": ["1.1.1.1/32"]}])),
-     lint.NO_ACNS, []),
+     cilium_lint.NO_ACNS, []),
     ("to-services-with-to-ports", cnp(spec=rule(egress=[{
         "toServices": [{"k8sService": {"serviceName": "s", "namespace": "ns"}}],
-        "toPorts": [{"ports": [{"port": "80", "protocol": "TCP"}]}]}])), lint.NO_ACNS,
+        "toPorts": [{"ports": [{"port": "80", "protocol": "TCP"}]}]}])), cilium_lint.NO_ACNS,
      [("to-services-with-to-ports", "spec.egress[0]")]),
     ("icmps-with-to-ports", cnp(spec=rule(ingress=[{"icmps": [{"fields": [{"type": 8}]}],
                                                     "toPorts": [{"ports": [{"port": "80"}]}]}])),
-     lint.NO_ACNS, [("icmps-with-to-ports", "spec.ingress[0]")]),
-    ("from-nodes", cnp(spec=rule(ingress=[{"fromNodes": [PEER]}])), lint.NO_ACNS,
+     cilium_lint.NO_ACNS, [("icmps-with-to-ports", "spec.ingress[0]")]),
+    ("from-nodes", cnp(spec=rule(ingress=[{"fromNodes": [PEER]}])), cilium_lint.NO_ACNS,
      [("node-selector-labels", "spec.ingress[0].fromNodes")]),
     ("from-nodes-enabled", cnp(spec=rule(ingress=[{"fromNodes": [PEER]}])),
-     lint.LintContext(l7=False, fqdn=False, node_selector_labels=True), []),
-    ("to-requires", cnp(spec=rule(egress=[{"toEndpoints": [PEER], "toRequires": [PEER]}])), lint.NO_ACNS,
+     cilium_lint.LintContext(l7=False, fqdn=False, node_selector_labels=True), []),
+    ("to-requires", cnp(spec=rule(egress=[{"toEndpoints": [PEER], "toRequires": [PEER]}])), cilium_lint.NO_ACNS,
      [("requires-removed", "spec.egress[0].toRequires")]),
     ("l7-multiple-types", cnp(spec=rule(egress=[{"toPorts": [{"ports": [{"port": "80", "protocol": "TCP"}],
                                                               "rules": {"http": [{}], "kafka": [{}]}}]}])),
@@ -140,78 +140,78 @@ CASES = [
     ("dns-no-ports", cnp(spec=rule(egress=[{"toPorts": [{"rules": {"dns": [{"matchName": "a.b"}]}}]}])), L7_ALLOWED,
      [("dns-port", "spec.egress[0].toPorts[0].ports")]),
     ("dns-ok-with-acns", cnp(spec=rule(egress=[{"toEndpoints": [PEER], "toPorts": [dns_port(protocol="ANY")]}])),
-     lint.LintContext(l7=False, fqdn=True, node_selector_labels=False), []),
+     cilium_lint.LintContext(l7=False, fqdn=True, node_selector_labels=False), []),
     ("l7-udp", cnp(spec=rule(ingress=[{"toPorts": [http_port(protocol="UDP")]}])), L7_ALLOWED,
      [("l7-not-tcp", "spec.ingress[0].toPorts[0].ports[0].protocol")]),
     ("l7-protocol-omitted-means-any", cnp(spec=rule(ingress=[{"toPorts": [http_port(protocol=None)]}])), L7_ALLOWED,
      [("l7-not-tcp", "spec.ingress[0].toPorts[0].ports[0].protocol")]),
-    ("l7-in-host-policy", cnp(spec={"nodeSelector": {}, "ingress": [{"toPorts": [http_port()]}]}, kind=lint.CCNP),
+    ("l7-in-host-policy", cnp(spec={"nodeSelector": {}, "ingress": [{"toPorts": [http_port()]}]}, kind=cilium_lint.CCNP),
      L7_ALLOWED, [("l7-in-host-policy", "spec.ingress[0].toPorts[0].rules.http"),
                   ("l7-in-ccnp", "spec.ingress[0].toPorts[0].rules.http")]),
-    ("dns-in-host-policy", cnp(spec={"nodeSelector": {}, "egress": [{"toPorts": [dns_port()]}]}, kind=lint.CCNP),
+    ("dns-in-host-policy", cnp(spec={"nodeSelector": {}, "egress": [{"toPorts": [dns_port()]}]}, kind=cilium_lint.CCNP),
      L7_ALLOWED, [("l7-in-host-policy", "spec.egress[0].toPorts[0].rules.dns")]),
     ("l7-in-ccnp-even-with-acns", cnp(specs=[rule(ingress=[{}]), rule(ingress=[{"toPorts": [http_port()]}])],
-                                      kind=lint.CCNP),
+                                      kind=cilium_lint.CCNP),
      L7_ALLOWED, [("l7-in-ccnp", "specs[1].ingress[0].toPorts[0].rules.http")]),
-    ("http-needs-acns", cnp(specs=[rule(ingress=[{}]), rule(egress=[{"toPorts": [http_port()]}])]), lint.NO_ACNS,
+    ("http-needs-acns", cnp(specs=[rule(ingress=[{}]), rule(egress=[{"toPorts": [http_port()]}])]), cilium_lint.NO_ACNS,
      [("l7-needs-acns", "specs[1].egress[0].toPorts[0].rules.http")]),
     ("kafka-needs-acns-l7-not-fqdn", cnp(spec=rule(ingress=[{"toPorts": [{
         "ports": [{"port": "9092", "protocol": "TCP"}], "rules": {"kafka": [{"topic": "t"}]}}]}])),
-     lint.LintContext(l7=False, fqdn=True, node_selector_labels=False),
+     cilium_lint.LintContext(l7=False, fqdn=True, node_selector_labels=False),
      [("l7-needs-acns", "spec.ingress[0].toPorts[0].rules.kafka")]),
     ("l7proto-needs-acns", cnp(spec=rule(ingress=[{"toPorts": [{
         "ports": [{"port": "6379", "protocol": "TCP"}], "rules": {"l7proto": "r2d2", "l7": [{"cmd": "READ"}]}}]}])),
-     lint.NO_ACNS, [("l7-needs-acns", "spec.ingress[0].toPorts[0].rules.l7proto")]),
+     cilium_lint.NO_ACNS, [("l7-needs-acns", "spec.ingress[0].toPorts[0].rules.l7proto")]),
     ("fqdn-needs-acns", cnp(spec=rule(egress=[{"toFQDNs": [{"matchName": "api.example.com"}]},
                                               {"toEndpoints": [PEER], "toPorts": [dns_port()]}])),
-     lint.NO_ACNS, [("fqdn-needs-acns", "spec.egress[0].toFQDNs"),
-                    ("fqdn-needs-acns", "spec.egress[1].toPorts[0].rules.dns")]),
+     cilium_lint.NO_ACNS, [("fqdn-needs-acns", "spec.egress[0].toFQDNs"),
+                           ("fqdn-needs-acns", "spec.egress[1].toPorts[0].rules.dns")]),
     ("deny-rules-are-not-l3-checked", cnp(spec=rule(ingressDeny=[{"fromEntities": ["world"],
                                                                   "fromCIDR": ["1.2.3.4/32"]}])),
-     lint.NO_ACNS, []),
+     cilium_lint.NO_ACNS, []),
 ]
 
 
 @pytest.mark.parametrize("policy,context,expected", [pytest.param(p, c, e, id=i) for i, p, c, e in CASES])
 def test_crafted_policy(policy, context, expected):
-    findings = lint.lint_policy(policy, context)
+    findings = cilium_lint.lint_policy(policy, context)
     assert sorted((f["check"], f["path"]) for f in findings) == sorted(expected)
 
 
 def test_every_check_has_a_crafted_failing_case():
     covered = {check for _id, _p, _c, expected in CASES for check, _path in expected}
-    assert covered == set(lint.CHECKS)
+    assert covered == set(cilium_lint.CHECKS)
 
 
 def test_finding_names_the_policy_and_is_readable():
     policy = cnp(spec=rule(egress=[{"toPorts": [http_port()]}]), name="api", namespace="shop")
-    (finding,) = lint.lint_policy(policy)
+    (finding,) = cilium_lint.lint_policy(policy)
     assert finding["policy"] == "CiliumNetworkPolicy/shop/api"
     assert (finding["kind"], finding["namespace"], finding["name"]) == ("CiliumNetworkPolicy", "shop", "api")
     assert finding["severity"] == "error"
-    assert lint.format_finding(finding) == (
+    assert cilium_lint.format_finding(finding) == (
         "CiliumNetworkPolicy/shop/api: spec.egress[0].toPorts[0].rules.http: %s [l7-needs-acns]"
-        % lint.CHECKS["l7-needs-acns"][1])
+        % cilium_lint.CHECKS["l7-needs-acns"][1])
 
 
 def test_cluster_wide_policy_has_no_namespace_in_its_name():
-    policy = cnp(spec=rule(ingress=[{"toPorts": [http_port()]}]), kind=lint.CCNP, name="wide")
+    policy = cnp(spec=rule(ingress=[{"toPorts": [http_port()]}]), kind=cilium_lint.CCNP, name="wide")
     policy["metadata"]["namespace"] = "ignored"
-    findings = lint.lint_policy(policy, L7_ALLOWED)
+    findings = cilium_lint.lint_policy(policy, L7_ALLOWED)
     assert [f["policy"] for f in findings] == ["CiliumClusterwideNetworkPolicy/wide"]
     assert findings[0]["namespace"] is None
 
 
 def test_warnings_do_not_count_as_errors():
-    findings = lint.lint_policy(cnp(spec=rule(ingress=[{"fromRequires": [PEER]}])))
+    findings = cilium_lint.lint_policy(cnp(spec=rule(ingress=[{"fromRequires": [PEER]}])))
     assert checks(findings) == ["requires-removed"]
-    assert lint.errors(findings) == []
+    assert cilium_lint.errors(findings) == []
 
 
 def test_lint_does_not_modify_the_policy():
     policy = cnp(spec=rule(egress=[{"toPorts": [dns_port(port="54")]}]))
     before = copy.deepcopy(policy)
-    lint.lint_policies([policy, policy])
+    cilium_lint.lint_policies([policy, policy])
     assert policy == before
 
 
@@ -223,12 +223,12 @@ def test_lint_does_not_modify_the_policy():
     ({"enable-l7-proxy": "false", "enable-standalone-dns-proxy": "true"}, (False, True, False)),
 ])
 def test_context_from_cilium_config(data, expected):
-    assert tuple(lint.context_from_cilium_config(data)) == expected
+    assert tuple(cilium_lint.context_from_cilium_config(data)) == expected
 
 
 @pytest.mark.parametrize("setting,expected", [("none", (False, False)), ("fqdn", (False, True)), ("l7", (True, True))])
 def test_context_from_setting(setting, expected):
-    context = lint.context_from_setting(setting)
+    context = cilium_lint.context_from_setting(setting)
     assert (context.l7, context.fqdn) == expected
 
 
@@ -239,4 +239,4 @@ def test_context_from_setting(setting, expected):
     (cnp(spec=rule(ingress=[{"fromNodes": [PEER]}])), True),
 ])
 def test_uses_cluster_features(policy, expected):
-    assert lint.uses_cluster_features([policy]) is expected
+    assert cilium_lint.uses_cluster_features([policy]) is expected

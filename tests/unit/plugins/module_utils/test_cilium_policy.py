@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from ansible_collections.azcni.cilium.plugins.module_utils import _cilium_policy as cp
-from ansible_collections.azcni.cilium.plugins.module_utils._k8s_client import K8sApiError
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium import policy as cilium_policy
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s import resources as k8s_resources
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
 from ansible_collections.azcni.cilium.tests.unit.plugins.module_utils.fake_module import Exited, FakeModule
 
 CNP, CCNP = "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"
@@ -35,10 +36,10 @@ def ccnp_doc(name, spec=None):
 
 def test_load_definition_forms():
     one = policy_doc("a")
-    assert cp.load_documents(definition=one) == [("definition", one)]
-    assert [s for s, _d in cp.load_documents(definition=[one, None, one])] == ["definition[0]", "definition[2]"]
+    assert cilium_policy.load_documents(definition=one) == [("definition", one)]
+    assert [s for s, _d in cilium_policy.load_documents(definition=[one, None, one])] == ["definition[0]", "definition[2]"]
     text = "---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: a}\n---\n---\nkind: X\n"
-    assert [s for s, _d in cp.load_documents(definition=text)] == ["definition#0", "definition#2"]
+    assert [s for s, _d in cilium_policy.load_documents(definition=text)] == ["definition#0", "definition#2"]
 
 
 def test_load_src_directory_reads_yaml_files_in_name_order(tmp_path):
@@ -47,25 +48,25 @@ def test_load_src_directory_reads_yaml_files_in_name_order(tmp_path):
     (tmp_path / "notes.txt").write_text("not: policy\n")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "c.yaml").write_text("metadata: {name: c}\n")
-    docs = cp.load_documents(src=str(tmp_path))
+    docs = cilium_policy.load_documents(src=str(tmp_path))
     assert [d["metadata"]["name"] for _s, d in docs] == ["a1", "a2", "b"]
     assert docs[0][0] == "%s.items[0]" % (tmp_path / "a.yml")
 
 
 def test_load_src_errors(tmp_path):
-    with pytest.raises(cp.PolicyInputError, match="does not exist"):
-        cp.load_documents(src=str(tmp_path / "missing.yaml"))
+    with pytest.raises(cilium_policy.PolicyInputError, match="does not exist"):
+        cilium_policy.load_documents(src=str(tmp_path / "missing.yaml"))
     bad = tmp_path / "bad.yaml"
     bad.write_text("a: [unclosed\n")
-    with pytest.raises(cp.PolicyInputError, match="bad.yaml: not valid YAML"):
-        cp.load_documents(src=str(bad))
+    with pytest.raises(cilium_policy.PolicyInputError, match="bad.yaml: not valid YAML"):
+        cilium_policy.load_documents(src=str(bad))
 
 
 def test_build_policies_defaults_namespace_and_strips_server_fields():
     doc = policy_doc("a", namespace=None)
     doc["metadata"].update(resourceVersion="7", uid="u", managedFields=[{}], labels={"team": "x"})
     doc["status"] = {"conditions": []}
-    (policy,) = cp.build_policies([("f.yaml", doc)], default_namespace="shop")
+    (policy,) = cilium_policy.build_policies([("f.yaml", doc)], default_namespace="shop")
     assert (policy.kind, policy.namespace, policy.name, policy.source) == (CNP, "shop", "a", "f.yaml")
     assert policy.body["metadata"] == {"name": "a", "namespace": "shop", "labels": {"team": "x"}}
     assert "status" not in policy.body
@@ -84,8 +85,8 @@ def test_build_policies_reports_every_problem_at_once():
         ("d[6]", policy_doc("dup")),
         ("d[7]", policy_doc("dup")),
     ]
-    with pytest.raises(cp.PolicyInputError) as caught:
-        cp.build_policies(docs)
+    with pytest.raises(cilium_policy.PolicyInputError) as caught:
+        cilium_policy.build_policies(docs)
     errors = caught.value.errors
     assert len(errors) == 7
     assert errors[0].startswith("d[0]: only CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy of apiVersion "
@@ -100,41 +101,41 @@ def test_build_policies_reports_every_problem_at_once():
 
 def test_same_name_in_other_namespace_or_kind_is_not_a_duplicate():
     docs = [("a", policy_doc("x", "n1")), ("b", policy_doc("x", "n2")), ("c", ccnp_doc("x"))]
-    assert len(cp.build_policies(docs)) == 3
+    assert len(cilium_policy.build_policies(docs)) == 3
 
 
 @pytest.mark.parametrize("value,ok", [("default", True), ("team-a.v2", True), ("a" * 63, True), ("a" * 64, False),
                                       ("-a", False), ("a b", False), ("", False)])
 def test_policy_set_must_be_a_label_value(value, ok):
     if ok:
-        cp.check_label_value(value, "policy_set")
+        cilium_policy.check_label_value(value, "policy_set")
     else:
-        with pytest.raises(cp.PolicyInputError, match="policy_set must be a valid label value"):
-            cp.check_label_value(value, "policy_set")
+        with pytest.raises(cilium_policy.PolicyInputError, match="policy_set must be a valid label value"):
+            cilium_policy.check_label_value(value, "policy_set")
 
 
 # --- desired state and comparison ----------------------------------------------------------------
 
 
 def make_policy(doc, namespace=None):
-    return cp.build_policies([("t", doc)], namespace)[0]
+    return cilium_policy.build_policies([("t", doc)], namespace)[0]
 
 
 def test_desired_object_marks_ownership_and_hashes_content():
     doc = policy_doc("a")
-    doc["metadata"]["annotations"] = {"note": "x", cp.HASH_ANNOTATION: "stale"}
-    desired = cp.desired_object(make_policy(doc), "baseline")
+    doc["metadata"]["annotations"] = {"note": "x", cilium_policy.HASH_ANNOTATION: "stale"}
+    desired = cilium_policy.desired_object(make_policy(doc), "baseline")
     meta = desired["metadata"]
-    assert meta["labels"] == {cp.MANAGED_BY_LABEL: "azcni.cilium", cp.SET_LABEL: "baseline"}
+    assert meta["labels"] == {cilium_policy.MANAGED_BY_LABEL: "azcni.cilium", cilium_policy.SET_LABEL: "baseline"}
     assert meta["annotations"]["note"] == "x"
-    digest = meta["annotations"][cp.HASH_ANNOTATION]
+    digest = meta["annotations"][cilium_policy.HASH_ANNOTATION]
     assert len(digest) == 32 and digest != "stale"
     # same content, same hash; one field fewer, another hash; another set, another hash
-    assert cp.desired_object(make_policy(doc), "baseline") == desired
+    assert cilium_policy.desired_object(make_policy(doc), "baseline") == desired
     smaller = copy.deepcopy(doc)
     del smaller["metadata"]["annotations"]["note"]
-    assert cp.desired_object(make_policy(smaller), "baseline")["metadata"]["annotations"][cp.HASH_ANNOTATION] != digest
-    assert cp.desired_object(make_policy(doc), "other")["metadata"]["annotations"][cp.HASH_ANNOTATION] != digest
+    assert cilium_policy.desired_object(make_policy(smaller), "baseline")["metadata"]["annotations"][cilium_policy.HASH_ANNOTATION] != digest
+    assert cilium_policy.desired_object(make_policy(doc), "other")["metadata"]["annotations"][cilium_policy.HASH_ANNOTATION] != digest
 
 
 @pytest.mark.parametrize("live,desired,expected", [
@@ -148,7 +149,7 @@ def test_desired_object_marks_ownership_and_hashes_content():
     (None, {"a": 1}, False),
 ])
 def test_contains(live, desired, expected):
-    assert cp.contains(live, desired) is expected
+    assert cilium_policy.contains(live, desired) is expected
 
 
 def server_copy(desired, **metadata):
@@ -161,10 +162,10 @@ def server_copy(desired, **metadata):
 
 def test_plan_classifies_each_policy():
     same, changed, new = (make_policy(policy_doc(n)) for n in ("same", "changed", "new"))
-    live_same = server_copy(cp.desired_object(same, "s"))
-    live_changed = server_copy(cp.desired_object(changed, "s"))
+    live_same = server_copy(cilium_policy.desired_object(same, "s"))
+    live_changed = server_copy(cilium_policy.desired_object(changed, "s"))
     live_changed["spec"]["ingress"][0]["fromEndpoints"] = [{"matchLabels": {"edited": "by-hand"}}]
-    actions = cp.plan([same, changed, new], [live_same, live_changed], "present", "s", prune=False)
+    actions = cilium_policy.plan([same, changed, new], [live_same, live_changed], "present", "s", prune=False)
     assert [(a.op, a.outcome, a.policy.name) for a in actions] == [
         ("none", "unchanged", "same"), ("apply", "updated", "changed"), ("apply", "created", "new")]
 
@@ -172,48 +173,48 @@ def test_plan_classifies_each_policy():
 def test_plan_sees_removed_field_through_the_hash():
     full = policy_doc("a")
     full["spec"]["description"] = "old"
-    live = server_copy(cp.desired_object(make_policy(full), "s"))
+    live = server_copy(cilium_policy.desired_object(make_policy(full), "s"))
     trimmed = make_policy(policy_doc("a"))  # description removed from the input
-    (action,) = cp.plan([trimmed], [live], "present", "s", prune=False)
+    (action,) = cilium_policy.plan([trimmed], [live], "present", "s", prune=False)
     assert action.outcome == "updated"
 
 
 def test_plan_prunes_only_this_sets_own_policies():
     keep = make_policy(policy_doc("keep"))
-    ours_stale = server_copy(cp.desired_object(make_policy(policy_doc("stale", "other-ns")), "s"))
-    other_set = server_copy(cp.desired_object(make_policy(policy_doc("theirs")), "t"))
+    ours_stale = server_copy(cilium_policy.desired_object(make_policy(policy_doc("stale", "other-ns")), "s"))
+    other_set = server_copy(cilium_policy.desired_object(make_policy(policy_doc("theirs")), "t"))
     by_kubectl = server_copy(make_policy(policy_doc("manual")).body)
-    wide_stale = server_copy(cp.desired_object(make_policy(ccnp_doc("wide")), "s"))
+    wide_stale = server_copy(cilium_policy.desired_object(make_policy(ccnp_doc("wide")), "s"))
     lives = [ours_stale, other_set, by_kubectl, wide_stale]
-    actions = cp.plan([keep], lives, "present", "s", prune=True)
+    actions = cilium_policy.plan([keep], lives, "present", "s", prune=True)
     assert [(a.op, a.policy.ref) for a in actions] == [
         ("apply", "CiliumNetworkPolicy/ns/keep"),
         ("delete", "CiliumClusterwideNetworkPolicy/wide"),
         ("delete", "CiliumNetworkPolicy/other-ns/stale"),
     ]
-    assert [a.op for a in cp.plan([keep], lives, "present", "s", prune=False)] == ["apply"]
+    assert [a.op for a in cilium_policy.plan([keep], lives, "present", "s", prune=False)] == ["apply"]
 
 
 def test_plan_absent_deletes_only_what_exists():
     there, gone = make_policy(policy_doc("there")), make_policy(policy_doc("gone"))
     live = server_copy(there.body)
-    actions = cp.plan([there, gone], [live], "absent", "s", prune=True)
+    actions = cilium_policy.plan([there, gone], [live], "absent", "s", prune=True)
     assert [(a.op, a.outcome) for a in actions] == [("delete", "deleted"), ("none", "unchanged")]
 
 
 def test_list_scopes():
     few = [make_policy(policy_doc("a", "n%d" % (i % 3))) for i in range(10)]
-    assert cp.list_scopes(few, prune=False) == [(CNP, "n0"), (CNP, "n1"), (CNP, "n2")]
-    many = [make_policy(policy_doc("a", "n%d" % i)) for i in range(cp.MAX_NAMESPACE_LISTS + 1)]
-    assert cp.list_scopes(many + [make_policy(ccnp_doc("w"))], prune=False) == [(CNP, None), (CCNP, None)]
-    assert cp.list_scopes([make_policy(ccnp_doc("w"))], prune=False) == [(CCNP, None)]
-    assert cp.list_scopes([], prune=True) == [(CNP, None), (CCNP, None)]
+    assert cilium_policy.list_scopes(few, prune=False) == [(CNP, "n0"), (CNP, "n1"), (CNP, "n2")]
+    many = [make_policy(policy_doc("a", "n%d" % i)) for i in range(cilium_policy.MAX_NAMESPACE_LISTS + 1)]
+    assert cilium_policy.list_scopes(many + [make_policy(ccnp_doc("w"))], prune=False) == [(CNP, None), (CCNP, None)]
+    assert cilium_policy.list_scopes([make_policy(ccnp_doc("w"))], prune=False) == [(CCNP, None)]
+    assert cilium_policy.list_scopes([], prune=True) == [(CNP, None), (CCNP, None)]
 
 
 def test_collection_paths():
-    assert cp.collection_path(CNP, "a") == "/apis/cilium.io/v2/namespaces/a/ciliumnetworkpolicies"
-    assert cp.collection_path(CNP) == "/apis/cilium.io/v2/ciliumnetworkpolicies"
-    assert cp.object_path(CCNP, "ignored", "w") == "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies/w"
+    assert k8s_resources.path(CNP, "a") == "/apis/cilium.io/v2/namespaces/a/ciliumnetworkpolicies"
+    assert k8s_resources.path(CNP) == "/apis/cilium.io/v2/ciliumnetworkpolicies"
+    assert k8s_resources.path(CCNP, "ignored", "w") == "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies/w"
 
 
 # --- a fake API server -------------------------------------------------------------------------
@@ -225,7 +226,7 @@ class FakeClient(object):
     def __init__(self, objects=(), delay=0.0):
         self.objects = {}
         for obj in objects:
-            self.objects[cp.policy_from_live(dict(obj)).path] = copy.deepcopy(obj)
+            self.objects[cilium_policy.policy_from_live(dict(obj)).path] = copy.deepcopy(obj)
         self.log = []
         self.errors = {}  # path -> K8sApiError raised by apply/delete of that path
         self.delay = delay
@@ -286,21 +287,21 @@ def conflict():
 
 def test_service_applies_with_ssa_strict_and_its_field_manager():
     client = FakeClient()
-    service = cp.PolicyService(client, "mgr", force_conflicts=True, concurrency=1)
+    service = cilium_policy.PolicyService(client, "mgr", force_conflicts=True, concurrency=1)
     policy = make_policy(policy_doc("a"))
-    (result,) = service.execute(cp.plan([policy], [], "present", "s", False))
+    (result,) = service.execute(cilium_policy.plan([policy], [], "present", "s", False))
     assert client.log == [("APPLY", policy.path, False, "mgr", True, "Strict")]
     assert result["outcome"] == "created" and result["before"] == {}
-    assert result["after"]["metadata"]["labels"][cp.SET_LABEL] == "s"
+    assert result["after"]["metadata"]["labels"][cilium_policy.SET_LABEL] == "s"
     assert "managedFields" not in result["after"]["metadata"] and "status" not in result["after"]
 
 
 def test_service_check_mode_dry_runs_applies_and_sends_no_delete():
-    ours = server_copy(cp.desired_object(make_policy(policy_doc("old")), "s"))
+    ours = server_copy(cilium_policy.desired_object(make_policy(policy_doc("old")), "s"))
     client = FakeClient([ours])
-    service = cp.PolicyService(client, "mgr", check_mode=True)
-    live = service.fetch(cp.list_scopes([], prune=True))
-    actions = cp.plan([make_policy(policy_doc("new"))], live, "present", "s", True)
+    service = cilium_policy.PolicyService(client, "mgr", check_mode=True)
+    live = service.fetch(cilium_policy.list_scopes([], prune=True))
+    actions = cilium_policy.plan([make_policy(policy_doc("new"))], live, "present", "s", True)
     results = service.execute(actions)
     assert [r["outcome"] for r in results] == ["created", "deleted"]
     assert client.writes() == []
@@ -313,20 +314,20 @@ def test_service_reports_failures_per_policy_and_continues():
     good, bad = make_policy(policy_doc("good")), make_policy(policy_doc("bad"))
     client = FakeClient()
     client.errors[bad.path] = conflict()
-    results = cp.PolicyService(client, "mgr", concurrency=4).execute(cp.plan([bad, good], [], "present", "s", False))
+    results = cilium_policy.PolicyService(client, "mgr", concurrency=4).execute(cilium_policy.plan([bad, good], [], "present", "s", False))
     assert [r["outcome"] for r in results] == ["failed", "created"]
     assert results[0]["error"].endswith("(HTTP 409 Conflict)") and results[0]["status"] == 409
     assert good.path in client.objects
 
 
 def test_service_runs_applies_before_deletes_with_bounded_concurrency():
-    stale = [server_copy(cp.desired_object(make_policy(policy_doc("old%d" % i)), "s")) for i in range(6)]
+    stale = [server_copy(cilium_policy.desired_object(make_policy(policy_doc("old%d" % i)), "s")) for i in range(6)]
     for obj in stale:
         obj["kind"] = CNP
     client = FakeClient(stale, delay=0.02)
     new = [make_policy(policy_doc("new%d" % i)) for i in range(12)]
-    service = cp.PolicyService(client, "mgr", concurrency=3)
-    results = service.execute(cp.plan(new, stale, "present", "s", prune=True))
+    service = cilium_policy.PolicyService(client, "mgr", concurrency=3)
+    results = service.execute(cilium_policy.plan(new, stale, "present", "s", prune=True))
     verbs = [e[0] for e in client.log]
     assert verbs == ["APPLY"] * 12 + ["DELETE"] * 6
     assert client.max_active == 3 and client.pool_size == 3
@@ -340,14 +341,14 @@ def test_summary_and_diffs():
         dict(kind=CCNP, namespace=None, name="c", outcome="deleted", before={"x": 2}, after={}),
         dict(kind=CNP, namespace="ns", name="d", outcome="failed", error="boom", before={}, after={}),
     ]
-    counts, changed, public = cp.summarize(results)
+    counts, changed, public = cilium_policy.summarize(results)
     assert counts == dict(created=1, updated=0, unchanged=1, deleted=1, failed=1)
     assert changed is True and all("before" not in p for p in public)
-    diff = cp.diffs(results)
+    diff = cilium_policy.diffs(results)
     assert [d["before_header"] for d in diff] == ["CiliumNetworkPolicy/ns/a (created)",
                                                   "CiliumClusterwideNetworkPolicy/c (deleted)"]
     assert diff[1]["before"] == {"x": 2} and diff[1]["after"] == {}
-    assert cp.summarize(results[1:2])[1] is False
+    assert cilium_policy.summarize(results[1:2])[1] is False
 
 
 # --- the module flow -----------------------------------------------------------------------------
@@ -361,7 +362,7 @@ POLICY_DEFAULTS = dict(definition=None, src=None, namespace=None, state="present
 def run(client, **params):
     module = FakeModule(client, POLICY_DEFAULTS, **params)
     with pytest.raises(Exited) as caught:
-        cp.run_module(module)
+        cilium_policy.run_policy(module)
     caught.value.module = module
     return caught.value
 
@@ -398,17 +399,17 @@ def test_module_empty_input_needs_prune():
 
 def test_module_lint_error_sends_nothing_but_reads_cilium_config():
     client = FakeClient()
-    client.objects[cp.CILIUM_CONFIG] = {"data": {"enable-l7-proxy": "false"}}
+    client.objects[cilium_policy.CILIUM_CONFIG] = {"data": {"enable-l7-proxy": "false"}}
     outcome = run(client, definition=[policy_doc("l7", spec=L7_SPEC)])
     assert outcome.failed and outcome.result["msg"].startswith("Lint found 1 error(s); nothing was sent.")
     assert [f["check"] for f in outcome.result["lint"]] == ["l7-needs-acns"]
     assert outcome.result["acns"] == dict(l7=False, fqdn=False, node_selector_labels=False, source="cilium-config")
-    assert client.log == [("GET", cp.CILIUM_CONFIG, False)]
+    assert client.log == [("GET", cilium_policy.CILIUM_CONFIG, False)]
 
 
 def test_module_lint_follows_the_cluster_and_the_parameter():
     client = FakeClient()
-    client.objects[cp.CILIUM_CONFIG] = {"data": {"enable-l7-proxy": "true"}}
+    client.objects[cilium_policy.CILIUM_CONFIG] = {"data": {"enable-l7-proxy": "true"}}
     assert not run(client, definition=[policy_doc("l7", spec=L7_SPEC)]).failed
     assert run(FakeClient(), definition=[policy_doc("l7", spec=L7_SPEC)], acns_security="l7").result["acns"][
         "source"] == "parameter"
@@ -442,10 +443,10 @@ def test_module_lint_off_and_absent_skip_the_lint():
 
 def test_module_many_warnings_are_capped():
     docs = [policy_doc("r%d" % i, spec={"endpointSelector": {}, "ingress": [{"fromRequires": [{}]}]})
-            for i in range(cp.MAX_WARNINGS + 5)]
+            for i in range(cilium_policy.MAX_WARNINGS + 5)]
     outcome = run(FakeClient(), definition=docs)
-    assert len(outcome.result["lint"]) == cp.MAX_WARNINGS + 5
-    assert len(outcome.module.warnings) == cp.MAX_WARNINGS + 1
+    assert len(outcome.result["lint"]) == cilium_policy.MAX_WARNINGS + 5
+    assert len(outcome.module.warnings) == cilium_policy.MAX_WARNINGS + 1
     assert outcome.module.warnings[-1] == "... and 5 more lint findings (see the lint result)"
 
 

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from ansible_collections.azcni.cilium.plugins.module_utils import _cilium_status as cs
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium import status as cilium_status
 from ansible_collections.azcni.cilium.tests.unit.plugins.module_utils.fake_module import FakeModule, run
 
 NS = "kube-system"
@@ -24,12 +24,12 @@ def daemonset(desired=3, ready=3, available=None, updated=None, generation=2, ob
     template_labels = {"k8s-app": "cilium"}
     spec = {"containers": [{"name": "cilium-agent", "image": AGENT_IMAGE}]}
     if aks:
-        template_labels[cs.AKS_DATAPLANE_LABEL] = "cilium"
-        spec["nodeSelector"] = {cs.AKS_DATAPLANE_LABEL: "cilium"}
+        template_labels[cilium_status.AKS_DATAPLANE_LABEL] = "cilium"
+        spec["nodeSelector"] = {cilium_status.AKS_DATAPLANE_LABEL: "cilium"}
     return {
         "kind": "DaemonSet",
         "metadata": {"name": "cilium", "namespace": NS, "generation": generation, "resourceVersion": "10",
-                     "labels": {cs.AKS_MANAGED_BY_LABEL: "aks"} if aks else {}},
+                     "labels": {cilium_status.AKS_MANAGED_BY_LABEL: "aks"} if aks else {}},
         "spec": {"selector": {"matchLabels": {"k8s-app": "cilium"}},
                  "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 2, "maxSurge": 0}},
                  "template": {"metadata": {"labels": template_labels}, "spec": spec}},
@@ -82,7 +82,7 @@ CONFIG = {"metadata": {"name": "cilium-config", "namespace": NS},
           "data": {"ipam": "delegated-plugin", "routing-mode": "native", "kube-proxy-replacement": "true",
                    "enable-l7-proxy": "false", "enable-hubble": "false", "tofqdns-dns-reject-response-code": "refused",
                    "cluster-name": "aks1", "debug": "false", "enable-policy": "default"}}
-CRDS = {name: ["v2"] for name in cs.REQUIRED_CRDS}
+CRDS = {name: ["v2"] for name in cilium_status.REQUIRED_CRDS}
 CRDS["ciliumendpointslices"] = ["v2alpha1"]
 
 
@@ -95,7 +95,7 @@ def snapshot(**overrides):
 
 
 def test_healthy_aks_cluster():
-    report = cs.evaluate(snapshot())
+    report = cilium_status.evaluate(snapshot())
     assert report["healthy"] and report["errors"] == [] and report["cilium_warnings"] == []
     assert report["version"] == "1.17.9"
     agent = report["agent"]
@@ -121,7 +121,7 @@ def test_healthy_aks_cluster():
 def test_acns_and_byo_cilium():
     config = copy.deepcopy(CONFIG)
     config["data"].update({"enable-hubble": "true", "enable-l7-proxy": "true"})
-    report = cs.evaluate(snapshot(config=config, agent=daemonset(aks=False)))
+    report = cilium_status.evaluate(snapshot(config=config, agent=daemonset(aks=False)))
     assert report["acns"] == {"observability": True, "security": True}
     assert not report["aks_managed"] and report["aks_evidence"] == []
     assert "not AKS-managed, ACNS observability on, security on" in report["summary"]
@@ -129,7 +129,7 @@ def test_acns_and_byo_cilium():
 
 def test_stalled_agent_pod():
     crashing = agent_pod(1, ready=False, waiting="CrashLoopBackOff", restarts=5, last_message="a\nlevel=fatal msg=\"boom\"")
-    report = cs.evaluate(snapshot(agent=daemonset(ready=2), agent_pods=[agent_pod(0), crashing, agent_pod(2)]))
+    report = cilium_status.evaluate(snapshot(agent=daemonset(ready=2), agent_pods=[agent_pod(0), crashing, agent_pod(2)]))
     assert not report["healthy"]
     assert report["errors"] == [
         "cilium: 1 pods of DaemonSet cilium are not ready",
@@ -140,27 +140,27 @@ def test_stalled_agent_pod():
     assert stuck["reasons"][0] == "container cilium-agent waiting: CrashLoopBackOff"
     assert report["summary"].startswith("Cilium 1.17.9 unhealthy (2 errors, 0 warnings): DaemonSet cilium 2/3 ready")
     assert report["summary"].endswith("; first: cilium: 1 pods of DaemonSet cilium are not ready")
-    assert cs.crash_looping(report) == ["cilium-00001"]
+    assert cilium_status.crash_looping(report) == ["cilium-00001"]
 
 
 def test_not_running_agent_without_last_state_points_at_logs():
     pod = agent_pod(0, ready=False, waiting="ContainerCreating")
-    report = cs.evaluate(snapshot(agent=daemonset(desired=1, ready=0), agent_pods=[pod]))
+    report = cilium_status.evaluate(snapshot(agent=daemonset(desired=1, ready=0), agent_pods=[pod]))
     assert report["errors"][1] == ("cilium cilium-00000: container cilium-agent is not running: "
                                    "try 'kubectl -n kube-system logs -c cilium-agent cilium-00000'")
-    assert cs.crash_looping(report) == []
+    assert cilium_status.crash_looping(report) == []
 
 
 def test_running_but_unready_agent_and_pending_pod():
     pods = [agent_pod(0, ready=False), agent_pod(1, phase="Pending", ready=False), agent_pod(2)]
-    report = cs.evaluate(snapshot(agent=daemonset(ready=1), agent_pods=pods))
+    report = cilium_status.evaluate(snapshot(agent=daemonset(ready=1), agent_pods=pods))
     assert "cilium cilium-00000: container cilium-agent is running but not ready" in report["errors"]
     assert report["cilium_warnings"] == ["cilium cilium-00001: pod is pending"]
     assert report["agent"]["phases"] == {"Running": 2, "Pending": 1}
 
 
 def test_missing_operator():
-    report = cs.evaluate(snapshot(operator=None, operator_pods=[]))
+    report = cilium_status.evaluate(snapshot(operator=None, operator_pods=[]))
     assert not report["healthy"]
     assert report["errors"] == ['cilium-operator: deployments.apps "cilium-operator" not found']
     assert report["operator"] == {"name": "cilium-operator", "present": False, "phases": {}, "images": {}}
@@ -168,37 +168,37 @@ def test_missing_operator():
 
 
 def test_missing_agent_config_and_crds():
-    report = cs.evaluate(snapshot(agent=None, agent_pods=[], config=None, crds={}))
+    report = cilium_status.evaluate(snapshot(agent=None, agent_pods=[], config=None, crds={}))
     assert report["errors"] == ['cilium: daemonsets.apps "cilium" not found',
                                 "cilium-config: configmaps \"cilium-config\" not found in namespace kube-system",
                                 "crds: the API server serves no Cilium resources (API group cilium.io)"]
     assert report["version"] is None and report["summary"].startswith("Cilium (version unknown) unhealthy (3 errors")
     partial = dict(CRDS)
     del partial["ciliumnetworkpolicies"]
-    assert cs.evaluate(snapshot(crds=partial))["errors"] == ["crds: CRD ciliumnetworkpolicies.cilium.io is not served"]
+    assert cilium_status.evaluate(snapshot(crds=partial))["errors"] == ["crds: CRD ciliumnetworkpolicies.cilium.io is not served"]
 
 
 def test_rollout_in_progress_counts_like_cilium_cli():
-    report = cs.evaluate(snapshot(agent=daemonset(generation=3, observed=2, updated=1, available=2, ready=3)))
+    report = cilium_status.evaluate(snapshot(agent=daemonset(generation=3, observed=2, updated=1, available=2, ready=3)))
     assert report["errors"] == ["cilium: daemonset cilium is updated but rollout has not started",
                                 "cilium: daemonset cilium is rolling out - 1 out of 3 pods updated"]
     # unavailable beyond the not-ready ones is only a warning, as in cilium-cli
     assert report["cilium_warnings"] == ["cilium: 1 pods of DaemonSet cilium are not available"]
-    assert cs.evaluate(snapshot(agent=daemonset(ready=3, available=2)), ignore_warnings=True)["healthy"]
-    assert not cs.evaluate(snapshot(agent=daemonset(ready=3, available=2)))["healthy"]
+    assert cilium_status.evaluate(snapshot(agent=daemonset(ready=3, available=2)), ignore_warnings=True)["healthy"]
+    assert not cilium_status.evaluate(snapshot(agent=daemonset(ready=3, available=2)))["healthy"]
 
 
 def test_operator_rollout_errors():
-    report = cs.evaluate(snapshot(operator=deployment(ready=1, updated=1, generation=2, observed=1)))
+    report = cilium_status.evaluate(snapshot(operator=deployment(ready=1, updated=1, generation=2, observed=1)))
     assert report["errors"] == ["cilium-operator: 1 pods of Deployment cilium-operator are not ready",
                                 "cilium-operator: deployment cilium-operator is updated but rollout has not started",
                                 "cilium-operator: deployment cilium-operator is rolling out - 1 out of 2 pods updated"]
-    report = cs.evaluate(snapshot(operator=deployment(deadline=True)))
+    report = cilium_status.evaluate(snapshot(operator=deployment(deadline=True)))
     assert report["errors"] == ['cilium-operator: deployment "cilium-operator" exceeded its progress deadline']
 
 
 def test_empty_daemonset_warns():
-    report = cs.evaluate(snapshot(agent=daemonset(desired=0, ready=0), agent_pods=[]))
+    report = cilium_status.evaluate(snapshot(agent=daemonset(desired=0, ready=0), agent_pods=[]))
     assert report["cilium_warnings"] == ["cilium: DaemonSet cilium has no pods scheduled: no node is eligible"]
 
 
@@ -208,7 +208,7 @@ def test_empty_daemonset_warns():
     ("registry:5000/cilium:1.16.16-1@sha256:ab", "1.16.16"),
 ])
 def test_image_version(image, version):
-    assert cs.image_version(image) == version
+    assert cilium_status.image_version(image) == version
 
 
 # --- collect and wait against a fake API --------------------------------------------------------
@@ -221,7 +221,7 @@ class FakeApi(object):
             "/apis/apps/v1/namespaces/kube-system/deployments/cilium-operator": snap["operator"],
             "/api/v1/namespaces/kube-system/configmaps/cilium-config": snap["config"],
             "/apis/cilium.io": {"versions": [{"groupVersion": "cilium.io/v2", "version": "v2"}]},
-            "/apis/cilium.io/v2": {"resources": [{"name": n} for n in cs.REQUIRED_CRDS] + [{"name": "ciliumnodes/status"}]},
+            "/apis/cilium.io/v2": {"resources": [{"name": n} for n in cilium_status.REQUIRED_CRDS] + [{"name": "ciliumnodes/status"}]},
         }
         self.pods = {"k8s-app=cilium": snap["agent_pods"], "io.cilium/app=operator,name=cilium-operator": snap["operator_pods"]}
         self.ds_versions = list(ds_versions)
@@ -266,8 +266,8 @@ class FakeApi(object):
 
 def test_collect_request_shape():
     api = FakeApi(snapshot())
-    snap = cs.collect(api)
-    assert snap["crds"] == {name: ["v2"] for name in cs.REQUIRED_CRDS}
+    snap = cilium_status.collect(api)
+    assert snap["crds"] == {name: ["v2"] for name in cilium_status.REQUIRED_CRDS}
     assert snap["agent_selector"] == "k8s-app=cilium" and snap["agent_pods_version"] == "1"
     lists = [call for call in api.calls if call[0] == "list"]
     assert lists == [("list", "/api/v1/namespaces/kube-system/pods", "k8s-app=cilium", None),
@@ -278,13 +278,13 @@ def test_collect_request_shape():
 def test_collect_skips_pods_of_missing_workloads():
     snap = snapshot(operator=None)
     api = FakeApi(snap)
-    assert cs.collect(api)["operator_pods"] == []
+    assert cilium_status.collect(api)["operator_pods"] == []
     assert len([call for call in api.calls if call[0] == "list"]) == 1
 
 
 def test_status_without_wait_collects_once():
     api = FakeApi(snapshot(agent=daemonset(ready=2)))
-    report = cs.status(api)
+    report = cilium_status.status(api)
     assert not report["healthy"] and report["timed_out"] is False
     assert not [call for call in api.calls if call[0] == "watch"]
 
@@ -295,7 +295,7 @@ def test_status_waits_on_watch_events_until_healthy():
     for number, (ds, _pods) in enumerate(steps):
         ds["metadata"]["resourceVersion"] = str(100 + number)
     api = FakeApi(snapshot(agent=daemonset(ready=2), agent_pods=pods_not_ready), ds_versions=steps)
-    report = cs.status(api, wait=True, timeout=30)
+    report = cilium_status.status(api, wait=True, timeout=30)
     assert report["healthy"] and not report["timed_out"] and report["waited"] < 5
     watches = sorted(call for call in api.calls if call[0] == "watch")
     # each watch starts at the version the first collection saw: no list before it
@@ -307,14 +307,14 @@ def test_status_waits_on_watch_events_until_healthy():
 
 def test_status_wait_times_out():
     api = FakeApi(snapshot(agent=daemonset(ready=2), agent_pods=[agent_pod(0), agent_pod(1, ready=False), agent_pod(2)]))
-    report = cs.status(api, wait=True, timeout=1)
+    report = cilium_status.status(api, wait=True, timeout=1)
     assert not report["healthy"] and report["timed_out"] and report["waited"] >= 1
 
 
 def test_status_wait_gives_up_on_crash_loop_at_once():
     crashing = agent_pod(1, ready=False, waiting="CrashLoopBackOff")
     api = FakeApi(snapshot(agent=daemonset(ready=2), agent_pods=[agent_pod(0), crashing, agent_pod(2)]))
-    report = cs.status(api, wait=True, timeout=30)
+    report = cilium_status.status(api, wait=True, timeout=30)
     assert not report["healthy"] and not report["timed_out"]
     assert not [call for call in api.calls if call[0] == "watch"]
 
@@ -331,7 +331,7 @@ def test_status_wait_raises_watch_failures():
 
     api = Failing(snapshot(agent=daemonset(ready=2), agent_pods=[agent_pod(0), agent_pod(1, ready=False), agent_pod(2)]))
     with pytest.raises(Boom):
-        cs.status(api, wait=True, timeout=30)
+        cilium_status.status(api, wait=True, timeout=30)
 
 
 STATUS_DEFAULTS = dict(namespace="kube-system", agent_daemonset="cilium", operator_deployment="cilium-operator",
@@ -344,7 +344,7 @@ def status_module(client, **params):
 
 
 def run_module(module):
-    return run(cs.run_module, module)
+    return run(cilium_status.run_status, module)
 
 
 def test_module_reports_and_fails_only_when_asked():

@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import subprocess
 import time
 
 import pytest
@@ -13,7 +16,8 @@ import yaml
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.azcni.cilium.plugins.module_utils import _k8s_client as k8s
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s import client as k8s_client
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s import config as k8s_config
 
 
 def validated(params, monkeypatch, env=None):
@@ -21,7 +25,7 @@ def validated(params, monkeypatch, env=None):
         monkeypatch.delenv(name)
     for name, value in (env or {}).items():
         monkeypatch.setenv(name, value)
-    result = ArgumentSpecValidator(k8s.K8S_AUTH_ARGS).validate(params)
+    result = ArgumentSpecValidator(k8s_config.K8S_AUTH_ARGS).validate(params)
     assert not result.error_messages, result.error_messages
     return result.validated_parameters
 
@@ -64,57 +68,124 @@ def test_options_win_over_env(monkeypatch):
 def test_host_with_token_needs_no_kubeconfig(monkeypatch, tmp_path):
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "broken"))
     (tmp_path / "broken").write_text("{not yaml")
-    cfg = k8s.load_configuration({"host": "https://h:6443", "api_key": "tok"})
+    cfg = k8s_config.load_configuration({"host": "https://h:6443", "api_key": "tok"})
     assert cfg.host == "https://h:6443"
-    assert cfg.auth_settings()["BearerToken"]["value"] == "Bearer tok"
+    assert cfg.auth_headers()["Authorization"] == "Bearer tok"
     assert cfg.verify_ssl is True  # verification on by default
 
 
 def test_kubeconfig_context_and_overrides(tmp_path):
     path = write_kubeconfig(tmp_path / "config", "https://main.invalid:443")
-    cfg = k8s.load_configuration({"kubeconfig": path})
+    cfg = k8s_config.load_configuration({"kubeconfig": path})
     assert cfg.host == "https://main.invalid:443"
-    assert cfg.auth_settings()["BearerToken"]["value"] == "Bearer ctx-token"
-    other = k8s.load_configuration({"kubeconfig": path, "context": "other"})
+    assert cfg.auth_headers()["Authorization"] == "Bearer ctx-token"
+    other = k8s_config.load_configuration({"kubeconfig": path, "context": "other"})
     assert other.host == "https://other.invalid:6443" and other.verify_ssl is False
-    forced = k8s.load_configuration({"kubeconfig": path, "context": "other", "validate_certs": True,
-                                     "api_key": "override"})
+    forced = k8s_config.load_configuration({"kubeconfig": path, "context": "other", "validate_certs": True,
+                                            "api_key": "override"})
     assert forced.verify_ssl is True
-    assert forced.auth_settings()["BearerToken"]["value"] == "Bearer override"
+    assert forced.auth_headers()["Authorization"] == "Bearer override"
 
 
 def test_kubeconfig_as_dict(tmp_path):
     document = yaml.safe_load(open(write_kubeconfig(tmp_path / "config", "https://dict.invalid"), encoding="utf-8"))
-    assert k8s.load_configuration({"kubeconfig": document}).host == "https://dict.invalid"
+    assert k8s_config.load_configuration({"kubeconfig": document}).host == "https://dict.invalid"
 
 
 def test_default_kubeconfig_from_env(monkeypatch, tmp_path):
     monkeypatch.setenv("KUBECONFIG", write_kubeconfig(tmp_path / "config", "https://default.invalid"))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    assert k8s.load_configuration({}).host == "https://default.invalid"
+    assert k8s_config.load_configuration({}).host == "https://default.invalid"
+
+
+def test_kubeconfig_list_merges_like_kubectl(monkeypatch, tmp_path):
+    first = tmp_path / "a"
+    first.write_text(yaml.safe_dump({"current-context": "b-ctx", "clusters": [{"name": "shared", "cluster": {"server": "https://first"}}],
+                                     "users": [], "contexts": []}))
+    second = tmp_path / "b"
+    second.write_text(yaml.safe_dump({"current-context": "ignored",
+                                      "clusters": [{"name": "shared", "cluster": {"server": "https://second"}}],
+                                      "users": [{"name": "u", "user": {"token": "t"}}],
+                                      "contexts": [{"name": "b-ctx", "context": {"cluster": "shared", "user": "u"}}]}))
+    monkeypatch.setenv("KUBECONFIG", "%s:%s:%s" % (first, tmp_path / "absent", second))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    cfg = k8s_config.load_configuration({})
+    assert cfg.host == "https://first"  # the first file that names an entry wins, as in kubectl
+    assert cfg.auth_headers() == {"Authorization": "Bearer t"}
+
+
+def test_data_fields_become_private_files_and_paths_are_relative_to_the_file(tmp_path):
+    data = base64.b64encode(b"PEM").decode()
+    (tmp_path / "token").write_text("file-token\n")
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump({
+        "current-context": "c", "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "clusters": [{"name": "c", "cluster": {"server": "https://c", "certificate-authority-data": data,
+                                               "tls-server-name": "api.internal"}}],
+        "users": [{"name": "u", "user": {"client-certificate-data": data, "client-key-data": data, "tokenFile": "token"}}]}))
+    cfg = k8s_config.load_configuration({"kubeconfig": str(path)})
+    for file_path in (cfg.ssl_ca_cert, cfg.cert_file, cfg.key_file):
+        assert open(file_path, "rb").read() == b"PEM"
+        assert os.stat(file_path).st_mode & 0o777 == 0o600
+    assert cfg.tls_server_name == "api.internal"
+    assert cfg.auth_headers() == {"Authorization": "Bearer file-token"}
+
+
+def run(args, environ_update=None):
+    """AnsibleModule.run_command, as far as the exec plugin needs it."""
+    done = subprocess.run(args, env=dict(os.environ, **(environ_update or {})), capture_output=True, text=True, check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_exec_credential_plugin_gives_the_token(tmp_path):
+    plugin = tmp_path / "kubelogin"
+    plugin.write_text("#!/bin/sh\n"
+                      "test \"$AAD_LOGIN_METHOD\" = spn || exit 3\n"
+                      "echo '{\"apiVersion\": \"client.authentication.k8s.io/v1\", \"kind\": \"ExecCredential\", "
+                      "\"status\": {\"token\": \"exec-token\"}}'\n")
+    plugin.chmod(0o700)
+    path = tmp_path / "config"
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "./kubelogin", "args": ["get-token"],
+                     "env": [{"name": "AAD_LOGIN_METHOD", "value": "spn"}]}}
+    path.write_text(yaml.safe_dump({"current-context": "c", "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                                    "clusters": [{"name": "c", "cluster": {"server": "https://c"}}],
+                                    "users": [{"name": "u", "user": user}]}))
+    assert k8s_config.load_configuration({"kubeconfig": str(path)}, run).auth_headers() == {"Authorization": "Bearer exec-token"}
+    user["exec"]["env"] = []
+    path.write_text(yaml.safe_dump({"current-context": "c", "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                                    "clusters": [{"name": "c", "cluster": {"server": "https://c"}}],
+                                    "users": [{"name": "u", "user": user}]}))
+    with pytest.raises(k8s_config.K8sConfigError, match="exec credential plugin .*kubelogin failed \\(exit 3\\)"):
+        k8s_config.load_configuration({"kubeconfig": str(path)}, run)
+
+
+def test_unknown_context_names_the_ones_there(tmp_path):
+    path = write_kubeconfig(tmp_path / "config", "https://main.invalid")
+    with pytest.raises(k8s_config.K8sConfigError, match="no context 'nope' \\(it has main, other\\)"):
+        k8s_config.load_configuration({"kubeconfig": path, "context": "nope"})
 
 
 def test_nothing_configured_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    with pytest.raises(k8s.K8sConfigError, match="Could not load the Kubernetes configuration"):
-        k8s.load_configuration({})
+    with pytest.raises(k8s_config.K8sConfigError, match="Could not load the Kubernetes configuration"):
+        k8s_config.load_configuration({})
 
 
 @pytest.fixture
 def client(https_server, tmp_path, monkeypatch):
-    monkeypatch.setattr(k8s, "backoff_delays", lambda retries: iter([0.01] * retries))
+    monkeypatch.setattr(k8s_client, "backoff_delays", lambda retries: iter([0.01] * retries))
     path = write_kubeconfig(tmp_path / "config", https_server.url, token="secret-token", ca_path=https_server.ca_path)
-    return k8s.K8sClient(k8s.load_configuration({"kubeconfig": path}), impersonate_user="bob")
+    return k8s_client.K8sClient(k8s_config.load_configuration({"kubeconfig": path}), impersonate_user="bob")
 
 
 def test_tls_is_verified(https_server, tmp_path):
     path = write_kubeconfig(tmp_path / "config", https_server.url)  # no CA: the system store does not know ours
     https_server.script("GET", "^/version$", (200, {"major": "1"}))
-    with pytest.raises(k8s.K8sApiError, match="Could not reach"):
-        k8s.K8sClient(k8s.load_configuration({"kubeconfig": path})).get("/version")
-    trusted = k8s.load_configuration({"kubeconfig": path, "ca_cert": https_server.ca_path})
-    assert k8s.K8sClient(trusted).get("/version") == {"major": "1"}
+    with pytest.raises(k8s_client.K8sApiError, match="Could not reach"):
+        k8s_client.K8sClient(k8s_config.load_configuration({"kubeconfig": path})).get("/version")
+    trusted = k8s_config.load_configuration({"kubeconfig": path, "ca_cert": https_server.ca_path})
+    assert k8s_client.K8sClient(trusted).get("/version") == {"major": "1"}
 
 
 def test_headers_and_404(client, https_server):
@@ -138,26 +209,26 @@ def test_conflict_retried_on_patch_then_surfaced(client, https_server):
     https_server.script("PATCH", "/daemonsets/cilium$", conflict, (200, {"metadata": {"name": "cilium"}}))
     assert client.patch("/apis/apps/v1/namespaces/kube-system/daemonsets/cilium", {"spec": {}})["metadata"]["name"] == "cilium"
     https_server.script("PATCH", "/deployments/op$", conflict)
-    with pytest.raises(k8s.K8sApiError) as error:
+    with pytest.raises(k8s_client.K8sApiError) as error:
         client.patch("/apis/apps/v1/namespaces/kube-system/deployments/op", {"spec": {}})
     assert error.value.status == 409 and error.value.reason == "Conflict"
-    assert https_server.count("PATCH", "/deployments/op$") == k8s.RETRIES + 1
+    assert https_server.count("PATCH", "/deployments/op$") == k8s_client.RETRIES + 1
 
 
 def test_create_conflict_already_exists_is_not_retried(client, https_server):
     https_server.script("POST", "/configmaps$", (409, {"reason": "AlreadyExists", "message": "exists"}))
-    with pytest.raises(k8s.K8sApiError):
-        client.create("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "x"}})
+    with pytest.raises(k8s_client.K8sApiError):
+        client.request("POST", "/api/v1/namespaces/default/configmaps", body={"metadata": {"name": "x"}})
     assert https_server.count("POST", "/configmaps$") == 1
 
 
 def test_server_errors_retried_on_reads_only(client, https_server):
     https_server.script("GET", "/nodes$", (503, {"message": "unavailable"}))
-    with pytest.raises(k8s.K8sApiError) as error:
+    with pytest.raises(k8s_client.K8sApiError) as error:
         client.list("/api/v1/nodes")
-    assert error.value.status == 503 and https_server.count("GET", "/nodes$") == k8s.RETRIES + 1
+    assert error.value.status == 503 and https_server.count("GET", "/nodes$") == k8s_client.RETRIES + 1
     https_server.script("DELETE", "/x$", (500, {"message": "boom"}))
-    with pytest.raises(k8s.K8sApiError):
+    with pytest.raises(k8s_client.K8sApiError):
         client.delete("/api/v1/namespaces/default/configmaps/x")
     assert https_server.count("DELETE", "/x$") == 1
 
@@ -185,7 +256,7 @@ def test_watch_yields_events_and_raises_gone(client, https_server):
               json.dumps({"type": "ERROR", "object": {"code": 410, "reason": "Expired", "message": "too old"}}).encode() + b"\n"]
     https_server.script("GET", "/daemonsets$", (200, events))
     seen = []
-    with pytest.raises(k8s.K8sApiError) as error:
+    with pytest.raises(k8s_client.K8sApiError) as error:
         for event in client.watch("/apis/apps/v1/daemonsets", resource_version="1", field_selector="metadata.name=cilium",
                                   timeout_seconds=5):
             seen.append(event["object"]["metadata"]["name"])

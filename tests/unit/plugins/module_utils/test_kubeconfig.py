@@ -13,7 +13,7 @@ import stat
 import pytest
 import yaml
 
-from ansible_collections.azcni.cilium.plugins.module_utils import _kubeconfig as kc
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import credentials as aks_credentials
 
 
 def aks_kubeconfig(name, resource_group="rg", admin=False, token="t0ken", server=None):
@@ -44,7 +44,7 @@ def path(tmp_path):
 
 
 def test_creates_file_and_directory_with_mode_0600(path):
-    result = kc.apply(path, aks_kubeconfig("aks1"))
+    result = aks_credentials.apply(path, aks_kubeconfig("aks1"))
     assert result["changed"] is True
     assert result["context"] == "aks1" and result["user"] == "clusterUser_rg_aks1" and result["cluster"] == "aks1"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -54,8 +54,8 @@ def test_creates_file_and_directory_with_mode_0600(path):
 
 
 def test_merge_keeps_other_entries_and_sets_current_context(path):
-    kc.apply(path, aks_kubeconfig("aks1"))
-    result = kc.apply(path, aks_kubeconfig("aks2"))
+    aks_credentials.apply(path, aks_kubeconfig("aks1"))
+    result = aks_credentials.apply(path, aks_kubeconfig("aks2"))
     config = load(path)
     assert result["changed"] is True
     assert names(config, "contexts") == ["aks1", "aks2"]
@@ -65,25 +65,25 @@ def test_merge_keeps_other_entries_and_sets_current_context(path):
 
 
 def test_unchanged_merge_does_not_rewrite(path):
-    kc.apply(path, aks_kubeconfig("aks1"))
-    kc.apply(path, aks_kubeconfig("aks2"))
+    aks_credentials.apply(path, aks_kubeconfig("aks1"))
+    aks_credentials.apply(path, aks_kubeconfig("aks2"))
     before = os.stat(path)
-    kc.apply(path, aks_kubeconfig("aks2"))  # the same credentials again: replaced by an identical entry
-    result = kc.apply(path, aks_kubeconfig("aks2"))
+    aks_credentials.apply(path, aks_kubeconfig("aks2"))  # the same credentials again: replaced by an identical entry
+    result = aks_credentials.apply(path, aks_kubeconfig("aks2"))
     assert result["changed"] is False
     after = os.stat(path)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
 def test_different_entry_fails_like_az_unless_overwrite(path):
-    kc.apply(path, aks_kubeconfig("aks1"))
-    kc.apply(path, aks_kubeconfig("aks2"))
+    aks_credentials.apply(path, aks_kubeconfig("aks1"))
+    aks_credentials.apply(path, aks_kubeconfig("aks2"))
     original = open(path, encoding="utf-8").read()
-    with pytest.raises(kc.KubeconfigError, match="A different object named aks1 already exists in your kubeconfig file"):
-        kc.apply(path, aks_kubeconfig("aks1", server="https://moved:443"))
+    with pytest.raises(aks_credentials.KubeconfigError, match="A different object named aks1 already exists in your kubeconfig file"):
+        aks_credentials.apply(path, aks_kubeconfig("aks1", server="https://moved:443"))
     assert open(path, encoding="utf-8").read() == original
 
-    result = kc.apply(path, aks_kubeconfig("aks1", server="https://moved:443", token="rotated"), overwrite=True)
+    result = aks_credentials.apply(path, aks_kubeconfig("aks1", server="https://moved:443", token="rotated"), overwrite=True)
     config = load(path)
     assert result["changed"] is True
     assert names(config, "clusters") == ["aks1", "aks2"]  # replaced in place, order kept
@@ -94,18 +94,18 @@ def test_different_entry_fails_like_az_unless_overwrite(path):
 
 
 def test_admin_context_gets_admin_suffix_once(path):
-    result = kc.apply(path, aks_kubeconfig("aks1", admin=True))
+    result = aks_credentials.apply(path, aks_kubeconfig("aks1", admin=True))
     assert result["context"] == "aks1-admin"
     already_suffixed = yaml.safe_load(aks_kubeconfig("aks1", admin=True))
     already_suffixed["contexts"][0]["name"] = already_suffixed["current-context"] = "aks1-admin"
-    assert kc.apply(path, yaml.safe_dump(already_suffixed))["context"] == "aks1-admin"
+    assert aks_credentials.apply(path, yaml.safe_dump(already_suffixed))["context"] == "aks1-admin"
     # user and admin contexts live side by side
-    kc.apply(path, aks_kubeconfig("aks1"))
+    aks_credentials.apply(path, aks_kubeconfig("aks1"))
     assert names(load(path), "contexts") == ["aks1-admin", "aks1"]
 
 
 def test_explicit_context_name_renames_context_and_cluster(path):
-    result = kc.apply(path, aks_kubeconfig("aks1", admin=True), context_name="dev")
+    result = aks_credentials.apply(path, aks_kubeconfig("aks1", admin=True), context_name="dev")
     config = load(path)
     assert result["context"] == "dev" and result["cluster"] == "dev"
     assert config["contexts"] == [{"name": "dev", "context": {"cluster": "dev", "user": "clusterAdmin_rg_aks1"}}]
@@ -114,22 +114,22 @@ def test_explicit_context_name_renames_context_and_cluster(path):
 
 
 def test_set_current_context_false_keeps_the_current_one(path):
-    kc.apply(path, aks_kubeconfig("aks1"))
-    kc.apply(path, aks_kubeconfig("aks2"), set_current=False)
+    aks_credentials.apply(path, aks_kubeconfig("aks1"))
+    aks_credentials.apply(path, aks_kubeconfig("aks2"), set_current=False)
     assert load(path)["current-context"] == "aks1"
 
 
 def test_wrong_mode_is_fixed_without_rewriting(path):
-    kc.apply(path, aks_kubeconfig("aks1"))
+    aks_credentials.apply(path, aks_kubeconfig("aks1"))
     os.chmod(path, 0o644)
     inode = os.stat(path).st_ino
-    result = kc.apply(path, aks_kubeconfig("aks1"))
+    result = aks_credentials.apply(path, aks_kubeconfig("aks1"))
     assert result["changed"] is True
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and os.stat(path).st_ino == inode
 
 
 def test_check_mode_writes_nothing(path):
-    result = kc.apply(path, aks_kubeconfig("aks1"), check_mode=True)
+    result = aks_credentials.apply(path, aks_kubeconfig("aks1"), check_mode=True)
     assert result["changed"] is True
     assert not os.path.exists(path)
     assert result["diff"] == {
@@ -139,13 +139,13 @@ def test_check_mode_writes_nothing(path):
 
 
 def test_result_never_contains_credentials(path):
-    result = kc.apply(path, aks_kubeconfig("aks1", token="sup3r-s3cret-t0ken"))
+    result = aks_credentials.apply(path, aks_kubeconfig("aks1", token="sup3r-s3cret-t0ken"))
     assert "sup3r-s3cret-t0ken" not in repr(result)
     assert "Q0E=" not in repr(result)
 
 
 def test_failed_write_leaves_the_old_file_and_no_temp_files(path, monkeypatch):
-    kc.apply(path, aks_kubeconfig("aks1"))
+    aks_credentials.apply(path, aks_kubeconfig("aks1"))
     original = open(path, encoding="utf-8").read()
     addition = aks_kubeconfig("aks2")
 
@@ -153,9 +153,9 @@ def test_failed_write_leaves_the_old_file_and_no_temp_files(path, monkeypatch):
         stream.write("clusters: [half")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(kc.yaml, "safe_dump", broken_dump)
+    monkeypatch.setattr(aks_credentials.yaml, "safe_dump", broken_dump)
     with pytest.raises(OSError):
-        kc.apply(path, addition)
+        aks_credentials.apply(path, addition)
     assert open(path, encoding="utf-8").read() == original
     assert sorted(os.listdir(os.path.dirname(path))) == ["config", "config.lock"]
 
@@ -163,9 +163,9 @@ def test_failed_write_leaves_the_old_file_and_no_temp_files(path, monkeypatch):
 def test_symlinked_kubeconfig_stays_a_symlink(tmp_path):
     real = tmp_path / "real-config"
     link = tmp_path / "config"
-    kc.apply(str(real), aks_kubeconfig("aks1"))
+    aks_credentials.apply(str(real), aks_kubeconfig("aks1"))
     os.symlink(str(real), str(link))
-    result = kc.apply(str(link), aks_kubeconfig("aks2"))
+    result = aks_credentials.apply(str(link), aks_kubeconfig("aks2"))
     assert os.path.islink(str(link))
     assert result["path"] == str(real)
     assert names(load(str(real)), "contexts") == ["aks1", "aks2"]
@@ -175,8 +175,8 @@ def test_invalid_existing_file_fails_without_quoting_it(path):
     os.makedirs(os.path.dirname(path))
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("users:\n- name: x\n  user: {token: leaked-token\n")
-    with pytest.raises(kc.KubeconfigError) as error:
-        kc.apply(path, aks_kubeconfig("aks1"))
+    with pytest.raises(aks_credentials.KubeconfigError) as error:
+        aks_credentials.apply(path, aks_kubeconfig("aks1"))
     assert "not valid YAML" in str(error.value) and "leaked-token" not in str(error.value)
 
 
@@ -188,27 +188,27 @@ def test_existing_file_must_be_a_kubeconfig(path, text, message):
     os.makedirs(os.path.dirname(path))
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(text)
-    with pytest.raises(kc.KubeconfigError, match=message):
-        kc.apply(path, aks_kubeconfig("aks1"))
+    with pytest.raises(aks_credentials.KubeconfigError, match=message):
+        aks_credentials.apply(path, aks_kubeconfig("aks1"))
 
 
 def test_decode_credentials():
     text = aks_kubeconfig("aks1")
     encoded = base64.b64encode(text.encode()).decode()
-    assert kc.decode_credentials({"kubeconfigs": [{"name": "clusterUser", "value": encoded}]}) == text
-    assert kc.decode_credentials({"kubeconfigs": [{"name": "clusterUser", "value": bytearray(text.encode())}]}) == text
+    assert aks_credentials.decode_credentials({"kubeconfigs": [{"name": "clusterUser", "value": encoded}]}) == text
+    assert aks_credentials.decode_credentials({"kubeconfigs": [{"name": "clusterUser", "value": bytearray(text.encode())}]}) == text
     for empty in (None, {}, {"kubeconfigs": []}, {"kubeconfigs": [{"name": "x", "value": ""}]}):
-        with pytest.raises(kc.KubeconfigError, match="no kubeconfig"):
-            kc.decode_credentials(empty)
+        with pytest.raises(aks_credentials.KubeconfigError, match="no kubeconfig"):
+            aks_credentials.decode_credentials(empty)
 
 
 def _writer(args):
     path, index = args
-    return kc.apply(path, aks_kubeconfig("aks%d" % index, token="token-%d" % index))["context"]
+    return aks_credentials.apply(path, aks_kubeconfig("aks%d" % index, token="token-%d" % index))["context"]
 
 
 def test_ten_parallel_writers_never_lose_or_corrupt_entries(path):
-    kc.apply(path, aks_kubeconfig("existing"))
+    aks_credentials.apply(path, aks_kubeconfig("existing"))
     context = multiprocessing.get_context("fork")
     with context.Pool(10) as pool:
         contexts = pool.map(_writer, [(path, i) for i in range(10)], chunksize=1)

@@ -9,7 +9,11 @@ import datetime
 
 import pytest
 
-from ansible_collections.azcni.cilium.plugins.module_utils import _rollout as rollout
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium import restart as cilium_restart
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s import readiness as k8s_readiness
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s import resources as k8s_resources
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s import rollout as k8s_rollout
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s import watch as k8s_watch
 from ansible_collections.azcni.cilium.tests.unit.plugins.module_utils.fake_module import FakeModule, run
 
 
@@ -17,7 +21,7 @@ def ds(generation=2, observed=2, desired=3, updated=3, available=3, ready=None, 
     return {
         "kind": "DaemonSet",
         "metadata": {"name": name, "namespace": "kube-system", "generation": generation, "uid": "ds-uid",
-                     "resourceVersion": "100", "annotations": {rollout.DAEMONSET_GENERATION: str(generation)}},
+                     "resourceVersion": "100", "annotations": {k8s_rollout.DAEMONSET_GENERATION: str(generation)}},
         "spec": {"updateStrategy": {"type": strategy}, "selector": {"matchLabels": {"k8s-app": "cilium"}},
                  "template": {"metadata": {"labels": {"k8s-app": "cilium"}}}},
         "status": {"observedGeneration": observed, "desiredNumberScheduled": desired, "currentNumberScheduled": desired,
@@ -37,7 +41,7 @@ def deploy(generation=5, observed=5, replicas=2, current=2, updated=2, available
     return {
         "kind": "Deployment",
         "metadata": {"name": "cilium-operator", "namespace": "kube-system", "generation": generation,
-                     "resourceVersion": "200", "annotations": {rollout.DEPLOYMENT_REVISION: revision}},
+                     "resourceVersion": "200", "annotations": {k8s_rollout.DEPLOYMENT_REVISION: revision}},
         "spec": spec,
         "status": {"observedGeneration": observed, "replicas": current, "updatedReplicas": updated,
                    "readyReplicas": available, "availableReplicas": available, "conditions": conditions},
@@ -81,54 +85,54 @@ DEPLOY_CASES = [
 
 @pytest.mark.parametrize("case,obj,message,done,error", DS_CASES, ids=[c[0] for c in DS_CASES])
 def test_daemonset_status_matches_kubectl(case, obj, message, done, error):
-    assert rollout.daemonset_status(obj) == (message, done, error), case
+    assert k8s_readiness.daemonset_status(obj) == (message, done, error), case
 
 
 @pytest.mark.parametrize("case,obj,message,done,error", DEPLOY_CASES, ids=[c[0] for c in DEPLOY_CASES])
 def test_deployment_status_matches_kubectl(case, obj, message, done, error):
-    assert rollout.deployment_status(obj) == (message, done, error), case
+    assert k8s_readiness.deployment_status(obj) == (message, done, error), case
 
 
 def test_rfc3339_like_go():
     utc = datetime.datetime(2025, 3, 4, 5, 6, 7, 890000, tzinfo=datetime.timezone.utc)
-    assert rollout.rfc3339_now(utc) == "2025-03-04T05:06:07Z"
+    assert k8s_rollout.rfc3339_now(utc) == "2025-03-04T05:06:07Z"
     cet = datetime.datetime(2025, 3, 4, 5, 6, 7, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))
-    assert rollout.rfc3339_now(cet) == "2025-03-04T05:06:07+01:00"
-    assert rollout.rfc3339_now().count(":") >= 2
+    assert k8s_rollout.rfc3339_now(cet) == "2025-03-04T05:06:07+01:00"
+    assert k8s_rollout.rfc3339_now().count(":") >= 2
 
 
 def test_restart_patch_is_the_template_annotation():
-    assert rollout.restart_patch(ds(), "2025-01-01T00:00:00Z") == {
-        "spec": {"template": {"metadata": {"annotations": {rollout.RESTARTED_AT: "2025-01-01T00:00:00Z"}}}}}
+    assert k8s_rollout.restart_patch(ds(), "2025-01-01T00:00:00Z") == {
+        "spec": {"template": {"metadata": {"annotations": {k8s_rollout.RESTARTED_AT: "2025-01-01T00:00:00Z"}}}}}
 
 
 def test_restart_patch_refuses_paused_deployment_like_kubectl():
-    with pytest.raises(rollout.RolloutError, match=r"^can't restart paused deployment \(run rollout resume first\)$"):
-        rollout.restart_patch(deploy(paused=True), "2025-01-01T00:00:00Z")
-    rollout.restart_patch(deploy(paused=False), "2025-01-01T00:00:00Z")
+    with pytest.raises(k8s_rollout.RolloutError, match=r"^can't restart paused deployment \(run rollout resume first\)$"):
+        k8s_rollout.restart_patch(deploy(paused=True), "2025-01-01T00:00:00Z")
+    k8s_rollout.restart_patch(deploy(paused=False), "2025-01-01T00:00:00Z")
 
 
 def test_restart_patch_refuses_a_second_restart_in_the_same_second():
     obj = ds()
-    obj["spec"]["template"]["metadata"]["annotations"] = {rollout.RESTARTED_AT: "2025-01-01T00:00:00Z"}
-    with pytest.raises(rollout.RolloutError, match="within the past second"):
-        rollout.restart_patch(obj, "2025-01-01T00:00:00Z")
-    assert rollout.restart_patch(obj, "2025-01-01T00:00:01Z")
+    obj["spec"]["template"]["metadata"]["annotations"] = {k8s_rollout.RESTARTED_AT: "2025-01-01T00:00:00Z"}
+    with pytest.raises(k8s_rollout.RolloutError, match="within the past second"):
+        k8s_rollout.restart_patch(obj, "2025-01-01T00:00:00Z")
+    assert k8s_rollout.restart_patch(obj, "2025-01-01T00:00:01Z")
 
 
 def test_selector_string():
-    assert rollout.selector_string({"matchLabels": {"b": "2", "a": "1"}}) == "a=1,b=2"
-    assert rollout.selector_string({"matchExpressions": [
+    assert k8s_readiness.selector_string({"matchLabels": {"b": "2", "a": "1"}}) == "a=1,b=2"
+    assert k8s_readiness.selector_string({"matchExpressions": [
         {"key": "k", "operator": "In", "values": ["x", "y"]}, {"key": "n", "operator": "NotIn", "values": ["z"]},
         {"key": "e", "operator": "Exists"}, {"key": "d", "operator": "DoesNotExist"}]}) == "k in (x,y),n notin (z),e,!d"
-    assert rollout.selector_string(None) == ""
+    assert k8s_readiness.selector_string(None) == ""
 
 
 def test_counters():
-    assert rollout.rollout_counters(ds(updated=1, available=2)) == dict(
+    assert k8s_readiness.rollout_counters(ds(updated=1, available=2)) == dict(
         generation=2, observed_generation=2, desired=3, current=3, updated=1, ready=2, available=2, unavailable=1,
         misscheduled=0)
-    counters = rollout.rollout_counters(deploy(replicas=None, current=1))
+    counters = k8s_readiness.rollout_counters(deploy(replicas=None, current=1))
     assert counters["replicas"] == 1 and counters["current"] == 1  # the API server's default of 1
 
 
@@ -170,21 +174,21 @@ POD_CASES = [
 
 @pytest.mark.parametrize("case,obj,reasons", POD_CASES, ids=[c[0] for c in POD_CASES])
 def test_pod_reasons(case, obj, reasons):
-    assert rollout.pod_reasons(obj) == reasons, case
+    assert k8s_readiness.pod_reasons(obj) == reasons, case
 
 
 def test_describe_pod_and_line():
-    described = rollout.describe_pod(POD_CASES[0][1])
+    described = k8s_readiness.describe_pod(POD_CASES[0][1])
     assert described == dict(name="a", node="aks-node-0", phase="Running", ready=False, restarts=7, reasons=POD_CASES[0][2])
-    assert rollout.pod_line(described).startswith("a (node aks-node-0, restarts 7): container cilium-agent waiting")
-    assert rollout.describe_pod(pod("ok"))["reasons"] == []
+    assert k8s_readiness.pod_line(described).startswith("a (node aks-node-0, restarts 7): container cilium-agent waiting")
+    assert k8s_readiness.describe_pod(pod("ok"))["reasons"] == []
 
 
 def test_pod_without_status_details_falls_back_to_condition():
     bare = {"metadata": {"name": "x"}, "spec": {}, "status": {"phase": "Pending", "conditions": [
         {"type": "Ready", "status": "False", "reason": "ContainersNotReady", "message": "containers with unready status"}]}}
-    assert rollout.pod_reasons(bare) == ["ContainersNotReady: containers with unready status"]
-    assert rollout.pod_reasons({"status": {"phase": "Unknown"}}) == ["phase Unknown"]
+    assert k8s_readiness.pod_reasons(bare) == ["ContainersNotReady: containers with unready status"]
+    assert k8s_readiness.pod_reasons({"status": {"phase": "Unknown"}}) == ["phase Unknown"]
 
 
 # --- the watch-driven waiter --------------------------------------------------------------------
@@ -257,7 +261,7 @@ def test_wait_follows_watch_events_until_done():
                                   modified(ds(generation=3, observed=3, updated=3, available=2)),
                                   modified(ds(generation=3, observed=3))]])
     messages = []
-    obj, message = rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 60, clock, messages.append)
+    obj, message = k8s_rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 60, clock, messages.append)
     assert message == 'daemon set "cilium" successfully rolled out' and obj["status"]["observedGeneration"] == 3
     assert messages == ["Waiting for daemon set spec update to be observed...",
                         'Waiting for daemon set "cilium" rollout to finish: 1 out of 3 new pods have been updated...',
@@ -274,7 +278,7 @@ def test_wait_relists_after_gone_and_after_a_dropped_watch():
     client = FakeClient(clock, lists=[[ds(updated=1)], [ds(updated=2)], [ds(updated=2)]],
                         watches=[[Gone("too old")], [], [modified(ds())]], watch_seconds=1)
     delays = []
-    obj, _message = rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 60, clock, sleep=delays.append)
+    obj, _message = k8s_rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 60, clock, sleep=delays.append)
     assert obj["status"]["updatedNumberScheduled"] == 3
     assert delays == [0.05, 0.1]  # neither the 410 nor the dropped watch delivered an event
     kinds = [call[0] for call in client.calls]
@@ -302,8 +306,8 @@ def test_change_watch_resyncs_whenever_a_watch_ends():
                 yield event
 
     api, delays = Api(), []
-    events = rollout.ChangeWatch(api, "/api/v1/namespaces/kube-system/pods", label_selector="k8s-app=cilium",
-                                 sleep=delays.append).events(rollout.time.monotonic() + 60, "10")
+    events = k8s_watch.ChangeWatch(api, "/api/v1/namespaces/kube-system/pods", label_selector="k8s-app=cilium",
+                                   sleep=delays.append).events(k8s_watch.time.monotonic() + 60, "10")
     got = [next(events) for _index in range(4)]
     events.close()
     assert [event and event["object"]["metadata"]["resourceVersion"] for event in got] == ["11", None, None, "31"]
@@ -317,7 +321,7 @@ def test_change_watch_resyncs_whenever_a_watch_ends():
 def test_wait_done_at_once_needs_no_watch():
     clock = FakeClock()
     client = FakeClient(clock, lists=[[deploy()]], watches=[])
-    rollout.wait_for_rollout(client, "Deployment", "kube-system", "cilium-operator", 60, clock)
+    k8s_rollout.wait_for_rollout(client, "Deployment", "kube-system", "cilium-operator", 60, clock)
     assert [call[0] for call in client.calls] == ["list"]
 
 
@@ -326,8 +330,8 @@ def test_wait_times_out_naming_the_stuck_pods():
     stuck = pod("cilium-xyz", False, node="aks-node-2", waiting=("CrashLoopBackOff", ""), restarts=3)
     client = FakeClient(clock, lists=[[ds(updated=3, available=2)]], watches=[[]], pods=[pod("cilium-ok"), stuck],
                         watch_seconds=31)
-    with pytest.raises(rollout.RolloutError) as info:
-        rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 30, clock)
+    with pytest.raises(k8s_rollout.RolloutError) as info:
+        k8s_rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 30, clock)
     err = info.value
     assert err.timed_out
     assert err.message == ('Timed out after 30 s waiting for the rollout of daemon set "cilium": Waiting for daemon set '
@@ -340,11 +344,11 @@ def test_wait_times_out_naming_the_stuck_pods():
 def test_wait_reports_deletion_and_kubectl_errors():
     clock = FakeClock()
     client = FakeClient(clock, lists=[[ds(updated=1)]], watches=[[{"type": "DELETED", "object": ds()}]])
-    with pytest.raises(rollout.RolloutError, match='daemon set "cilium" has been deleted'):
-        rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 60, clock)
+    with pytest.raises(k8s_rollout.RolloutError, match='daemon set "cilium" has been deleted'):
+        k8s_rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 60, clock)
     client = FakeClient(clock, lists=[[deploy(updated=1, reason="ProgressDeadlineExceeded")]], watches=[])
-    with pytest.raises(rollout.RolloutError, match="exceeded its progress deadline"):
-        rollout.wait_for_rollout(client, "Deployment", "kube-system", "cilium-operator", 60, clock)
+    with pytest.raises(k8s_rollout.RolloutError, match="exceeded its progress deadline"):
+        k8s_rollout.wait_for_rollout(client, "Deployment", "kube-system", "cilium-operator", 60, clock)
 
 
 def test_watches_that_keep_ending_empty_back_off_until_the_deadline():
@@ -356,8 +360,8 @@ def test_watches_that_keep_ending_empty_back_off_until_the_deadline():
         clock.now += seconds
 
     client = FakeClient(clock, lists=[[ds(updated=1)]] * 20, watches=[[]] * 20)
-    with pytest.raises(rollout.RolloutError) as info:
-        rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 10, clock, sleep=sleep)
+    with pytest.raises(k8s_rollout.RolloutError) as info:
+        k8s_rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 10, clock, sleep=sleep)
     assert info.value.timed_out
     assert delays[:8] == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]  # client-go's reflector backs off the same way
     assert round(sum(delays), 6) == 10  # the last pause ends at the deadline, not after it
@@ -370,7 +374,7 @@ def test_other_watch_errors_propagate():
     clock = FakeClock()
     client = FakeClient(clock, lists=[[ds(updated=1)]], watches=[[Forbidden("no")]])
     with pytest.raises(Forbidden):
-        rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 60, clock)
+        k8s_rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 60, clock)
 
 
 # --- restart of one workload --------------------------------------------------------------------
@@ -380,14 +384,14 @@ def owned_revision(number, uid="ds-uid"):
 
 def test_restart_daemonset_then_wait():
     clock = FakeClock()
-    path = rollout.object_path("DaemonSet", "kube-system", "cilium")
+    path = k8s_resources.path("DaemonSet", "kube-system", "cilium")
     client = FakeClient(clock, lists=[[ds(generation=3, observed=3, updated=1)]], watches=[[modified(ds(generation=3, observed=3))]],
                         revisions=[owned_revision(4), owned_revision(9, uid="someone-else")])
     client.objects[path] = ds()
     now = datetime.datetime(2025, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
-    result = rollout.restart(client, "DaemonSet", "kube-system", "cilium", wait=True, timeout=60, clock=clock, now=now)
+    result = k8s_rollout.restart(client, "DaemonSet", "kube-system", "cilium", wait=True, timeout=60, clock=clock, now=now)
     assert client.patches == [(path, {"spec": {"template": {"metadata": {"annotations": {
-        rollout.RESTARTED_AT: "2025-01-02T03:04:05Z"}}}}}, "strategic", "azcni.cilium")]
+        k8s_rollout.RESTARTED_AT: "2025-01-02T03:04:05Z"}}}}}, "strategic", "azcni.cilium")]
     assert result["restarted"] and result["restarted_at"] == "2025-01-02T03:04:05Z"
     assert result["old_revision"] == "4" and result["new_revision"] == "4"  # the fake has no DS controller
     assert result["message"] == 'daemon set "cilium" successfully rolled out'
@@ -397,16 +401,16 @@ def test_restart_daemonset_then_wait():
 def test_restart_revision_falls_back_to_the_template_generation_annotation():
     clock = FakeClock()
     client = FakeClient(clock, lists=[], watches=[])
-    assert rollout.revision(client, ds(generation=7)) == "7"
-    assert rollout.revision(client, deploy(revision="12")) == "12"
+    assert k8s_rollout.revision(client, ds(generation=7)) == "7"
+    assert k8s_rollout.revision(client, deploy(revision="12")) == "12"
 
 
 def test_restart_check_mode_sends_nothing():
     clock = FakeClock()
-    path = rollout.object_path("Deployment", "kube-system", "cilium-operator")
+    path = k8s_resources.path("Deployment", "kube-system", "cilium-operator")
     client = FakeClient(clock, lists=[], watches=[])
     client.objects[path] = deploy()
-    result = rollout.restart(client, "Deployment", "kube-system", "cilium-operator", check_mode=True, clock=clock)
+    result = k8s_rollout.restart(client, "Deployment", "kube-system", "cilium-operator", check_mode=True, clock=clock)
     assert client.patches == [] and result["restarted"] and result["old_revision"] == "3"
     assert result["message"].startswith("would restart")
 
@@ -414,22 +418,22 @@ def test_restart_check_mode_sends_nothing():
 def test_restart_refusals():
     clock = FakeClock()
     client = FakeClient(clock, lists=[], watches=[])
-    with pytest.raises(rollout.RolloutError, match='deployments.apps "cilium-operator" not found'):
-        rollout.restart(client, "Deployment", "kube-system", "cilium-operator", clock=clock)
-    client.objects[rollout.object_path("Deployment", "kube-system", "cilium-operator")] = deploy(paused=True)
-    with pytest.raises(rollout.RolloutError, match="paused") as info:
-        rollout.restart(client, "Deployment", "kube-system", "cilium-operator", clock=clock)
+    with pytest.raises(k8s_rollout.RolloutError, match='deployments.apps "cilium-operator" not found'):
+        k8s_rollout.restart(client, "Deployment", "kube-system", "cilium-operator", clock=clock)
+    client.objects[k8s_resources.path("Deployment", "kube-system", "cilium-operator")] = deploy(paused=True)
+    with pytest.raises(k8s_rollout.RolloutError, match="paused") as info:
+        k8s_rollout.restart(client, "Deployment", "kube-system", "cilium-operator", clock=clock)
     assert info.value.result["restarted"] is False and client.patches == []
 
 
 def test_restart_stalled_rollout_carries_the_partial_result():
     clock = FakeClock()
-    path = rollout.object_path("DaemonSet", "kube-system", "cilium")
+    path = k8s_resources.path("DaemonSet", "kube-system", "cilium")
     client = FakeClient(clock, lists=[[ds(generation=3, observed=3, updated=1, available=2)]], watches=[[]],
                         pods=[pod("cilium-new", False, waiting=("CrashLoopBackOff", ""))], watch_seconds=20)
     client.objects[path] = ds()
-    with pytest.raises(rollout.RolloutError) as info:
-        rollout.restart(client, "DaemonSet", "kube-system", "cilium", timeout=10, clock=clock)
+    with pytest.raises(k8s_rollout.RolloutError) as info:
+        k8s_rollout.restart(client, "DaemonSet", "kube-system", "cilium", timeout=10, clock=clock)
     result = info.value.result
     assert result["restarted"] and result["seconds"] == 20.0 and result["status"]["updated"] == 1
     assert [p["name"] for p in result["not_ready"]] == ["cilium-new"] and "cilium-new" in result["message"]
@@ -445,30 +449,30 @@ def restart_module(client, check_mode=False, diff_mode=True, **params):
 
 
 def run_module(module):
-    return run(rollout.run_restart_module, module)
+    return run(cilium_restart.run_restart, module)
 
 
 def test_module_restarts_targets_in_the_order_given_once_each():
     clock = FakeClock()
     client = FakeClient(clock, lists=[], watches=[])
-    client.objects[rollout.object_path("DaemonSet", "kube-system", "cilium")] = ds()
-    client.objects[rollout.object_path("Deployment", "kube-system", "cilium-operator")] = deploy()
+    client.objects[k8s_resources.path("DaemonSet", "kube-system", "cilium")] = ds()
+    client.objects[k8s_resources.path("Deployment", "kube-system", "cilium-operator")] = deploy()
     result = run_module(restart_module(client, targets=["operator", "agent", "operator"]))
     assert not result["failed"] and result["changed"]
     assert [r["target"] for r in result["rollouts"]] == ["operator", "agent"]
     assert [p[0].rsplit("/", 1)[1] for p in client.patches] == ["cilium-operator", "cilium"]
     stamp = result["rollouts"][0]["restarted_at"]
-    assert result["diff"] == {"before": {"Deployment/cilium-operator": {rollout.RESTARTED_AT: None},
-                                         "DaemonSet/cilium": {rollout.RESTARTED_AT: None}},
-                              "after": {"Deployment/cilium-operator": {rollout.RESTARTED_AT: stamp},
-                                        "DaemonSet/cilium": {rollout.RESTARTED_AT: result["rollouts"][1]["restarted_at"]}}}
+    assert result["diff"] == {"before": {"Deployment/cilium-operator": {k8s_rollout.RESTARTED_AT: None},
+                                         "DaemonSet/cilium": {k8s_rollout.RESTARTED_AT: None}},
+                              "after": {"Deployment/cilium-operator": {k8s_rollout.RESTARTED_AT: stamp},
+                                        "DaemonSet/cilium": {k8s_rollout.RESTARTED_AT: result["rollouts"][1]["restarted_at"]}}}
 
 
 def test_module_failure_names_the_workload_like_kubectl_and_keeps_what_was_done():
     clock = FakeClock()
     client = FakeClient(clock, lists=[], watches=[])
-    client.objects[rollout.object_path("DaemonSet", "kube-system", "cilium")] = ds()
-    client.objects[rollout.object_path("Deployment", "kube-system", "cilium-operator")] = deploy(paused=True)
+    client.objects[k8s_resources.path("DaemonSet", "kube-system", "cilium")] = ds()
+    client.objects[k8s_resources.path("Deployment", "kube-system", "cilium-operator")] = deploy(paused=True)
     result = run_module(restart_module(client))
     assert result["failed"] and result["changed"]
     assert result["msg"] == 'deployments.apps "cilium-operator" can\'t restart paused deployment (run rollout resume first)'

@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) azcni.cilium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The aks_cilium_cluster module: read the cluster (waiting out a running operation), plan, check, write.
+
+Private to this collection: names and signatures may change without notice.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster import Intent, desired_patch, facts_for, merge
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_plan import plan
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_fields import provisioning_state, strip_read_only
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import VNET_RULE_IDS, check, failure, missing_subnets
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_views import changed_only, diff_view, summary
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import subnet_parts
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
+from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_paths
+
+TERMINAL_STATES = ("succeeded", "failed", "canceled")
+
+
+class ClusterRunner(object):
+    """Runs aks_cilium_cluster on an AzureModule."""
+
+    def __init__(self, az, sleep=time.sleep, clock=time.monotonic):
+        self.az = az
+        self.params = az.params
+        self.rg = self.params["resource_group"]
+        self.name = self.params["name"]
+        self._sleep, self._clock = sleep, clock
+        self.waited = False
+
+    @property
+    def clusters(self):
+        return self.az.client("containerservice").managed_clusters
+
+    def _azure(self, action, operation, *args, **kwargs):
+        try:
+            return operation(*args, **kwargs)
+        except AzureError as exc:
+            self.az.fail_azure(exc, "%s %s/%s failed" % (action, self.rg, self.name))
+
+    def get_settled(self):
+        """GET the cluster; while an operation runs on it (Creating, Updating, Deleting...) wait for it."""
+        timeout = self.params.get("wait_timeout") or 1800
+        deadline, delay = self._clock() + timeout, 1.0
+        while True:
+            cluster = self._azure("Reading cluster", self.az.get, self.clusters.get, self.rg, self.name)
+            state = provisioning_state(cluster)
+            if cluster is None or state.lower() in TERMINAL_STATES:
+                return cluster
+            if self._clock() + delay > deadline:
+                self.az.fail_json(msg="Timed out after %d s waiting for cluster %s/%s to leave provisioningState %s; "
+                                      "run the task again to keep waiting." % (timeout, self.rg, self.name, state))
+            self.waited = True
+            self._sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def run(self):
+        existing = self.get_settled()
+        if self.params["state"] == "absent":
+            return self.absent(existing)
+        return self.present(existing)
+
+    def absent(self, existing):
+        result = dict(changed=existing is not None, operations=["delete"] if existing else [], cluster={},
+                      diff=dict(before=diff_view(existing), after={}))
+        if existing is None or self.az.check_mode:
+            return result
+        poller = self._azure("Deleting cluster", self.az.call, self.clusters.begin_delete, self.rg, self.name)
+        if self.params.get("wait", True):
+            self._azure("Deleting cluster", self.az.wait, poller, what="deletion of cluster %s" % self.name)
+        return result
+
+    def preflight(self, intent, final):
+        facts = facts_for(intent, final)
+        failures = check(facts)
+        if not failures and facts.vnet_subnet_id:
+            failures = self.check_vnet(facts)
+        if failures:
+            self.az.fail_json(msg="Pre-flight checks failed, nothing was changed: " + " ".join(f[1] for f in failures),
+                              failed_rules=[f[0] for f in failures])
+
+    def check_vnet(self, facts):
+        """The failures of the VNet rules, on the VNet of the node subnet as Azure has it.
+
+        In check mode a VNet or subnet that does not exist yet skips these rules: an earlier task of
+        the same play (aks_network) would create it in a real run, and did not in check mode.
+        """
+        parts = subnet_parts(facts.vnet_subnet_id)
+        if parts["subscription"].lower() != str(self.az.subscription_id).lower():
+            self.az.warn("The VNet of %s is in another subscription; its overlap checks were skipped." % facts.vnet_subnet_id)
+            return []
+        network_client = self.az.client("network")
+        facts.vnet = self._azure("Reading VNet %s" % parts["vnet"], self.az.get, network_client.virtual_networks.get,
+                                 parts["resource_group"], parts["vnet"])
+        if facts.vnet is None:
+            absent = "VNet %s not found in resource group %s" % (parts["vnet"], parts["resource_group"])
+        elif missing_subnets(facts):
+            absent = "VNet %s has no %s" % (parts["vnet"], " and no ".join(missing_subnets(facts)))
+        else:
+            return check(facts)
+        if self.az.check_mode:
+            self.az.warn("Check mode: %s. It does not exist yet (in a real run an earlier task would create it), so the "
+                         "checks that need it were skipped: %s." % (absent, ", ".join(VNET_RULE_IDS)))
+            return []
+        return check(facts) if facts.vnet is not None else [failure("subnets-exist", absent)]
+
+    def present(self, existing):
+        params = self.params
+        if existing is None and not params.get("location"):
+            self.az.fail_json(msg="location is required to create cluster %s/%s" % (self.rg, self.name))
+        if existing is not None and provisioning_state(existing).lower() != "succeeded":
+            self.az.warn("Cluster %s/%s is in provisioningState %s." % (self.rg, self.name, provisioning_state(existing)))
+        intent = Intent.from_params(params, existing)
+        patch = desired_patch(intent, existing)
+        the_plan = plan(existing, patch, intent)
+        if the_plan.reasons:  # what AKS cannot do at all comes before how the request is written
+            self.az.fail_json(msg="Cannot apply the requested changes to cluster %s/%s, nothing was changed: %s"
+                                  % (self.rg, self.name, "; ".join(the_plan.reasons)), reasons=the_plan.reasons)
+        self.preflight(intent, the_plan.after)
+        before, after = changed_only(diff_view(existing), diff_view(the_plan.after))
+        result = dict(changed=bool(the_plan.steps), operations=the_plan.operations,
+                      changes=diff_paths(diff_view(existing), diff_view(the_plan.after)),
+                      diff=dict(before=before, after=after), waited_for_pending_operation=self.waited)
+        if self.az.check_mode or not the_plan.steps:
+            result["cluster"] = summary(the_plan.after)
+            return result
+        current = existing
+        for index, step in enumerate(the_plan.steps):
+            last = index == len(the_plan.steps) - 1
+            current = self.put(step, current, wait=params.get("wait", True) or not last)
+        result["cluster"] = summary(current)
+        return result
+
+    def put(self, step, current, wait):
+        body = step.patch if step.operation == "create" else strip_read_only(merge(current, step.patch))
+        what = "%s of cluster %s" % (step.operation, self.name)
+        poller = self._azure("Operation %s on cluster" % step.operation, self.az.call,
+                             self.clusters.begin_create_or_update, self.rg, self.name, body=body)
+        if not wait:
+            return self._azure("Reading cluster", self.az.get, self.clusters.get, self.rg, self.name) or body
+        return self._azure("Operation %s on cluster" % step.operation, self.az.wait, poller, what=what) or body
+
+
+def run_cluster(az):
+    az.exit_json(**ClusterRunner(az).run())

@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) azcni.cilium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ARM operations this collection sends, as one table, sent through azure-core's pipeline.
+
+Every call works on raw ARM JSON, so the generated SDK clients (and their model packages, which cost
+up to two seconds to import) are not needed: azure-core sends, retries and polls, azure-mgmt-core
+reads ARM's errors and long-running-operation headers. Each operation pins the ARM API version it
+was written against, so the wire format never depends on which SDK release is installed.
+
+``Api(pipeline, subscription).managed_clusters.get(rg, name)`` reads like the SDK call it replaces.
+
+Private to this collection: names and signatures may change without notice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import namedtuple
+
+Operation = namedtuple("Operation", "method path api_version lro paged")
+
+CONTAINER_SERVICE = "2026-08-01"
+NETWORK = "2026-03-01"
+RESOURCES = "2025-04-01"
+
+_RG = "/subscriptions/{subscription}/resourceGroups/{0}"
+_CLUSTERS = "/subscriptions/{subscription}/providers/Microsoft.ContainerService/managedClusters"
+_CLUSTER = _RG + "/providers/Microsoft.ContainerService/managedClusters/{1}"
+_POOL = _CLUSTER + "/agentPools/{2}"
+_VNET = _RG + "/providers/Microsoft.Network/virtualNetworks/{1}"
+_SUBNET = _VNET + "/subnets/{2}"
+_GROUP = "/subscriptions/{subscription}/resourcegroups/{0}"  # the spelling azure-mgmt-resource sends
+
+
+def _crud(path, api_version, create="begin_create_or_update", create_lro=True):
+    return {"get": Operation("GET", path, api_version, False, False),
+            create: Operation("PUT", path, api_version, create_lro, False),
+            "begin_delete": Operation("DELETE", path, api_version, True, False)}
+
+
+def _list(path, api_version):
+    return Operation("GET", path, api_version, False, True)
+
+
+OPERATIONS = {
+    "managed_clusters": dict(
+        _crud(_CLUSTER, CONTAINER_SERVICE),
+        list=_list(_CLUSTERS, CONTAINER_SERVICE),
+        list_by_resource_group=_list(_RG + "/providers/Microsoft.ContainerService/managedClusters", CONTAINER_SERVICE),
+        list_cluster_user_credentials=Operation("POST", _CLUSTER + "/listClusterUserCredential", CONTAINER_SERVICE, False,
+                                                False),
+        list_cluster_admin_credentials=Operation("POST", _CLUSTER + "/listClusterAdminCredential", CONTAINER_SERVICE,
+                                                 False, False),
+    ),
+    "agent_pools": dict(_crud(_POOL, CONTAINER_SERVICE), list=_list(_CLUSTER + "/agentPools", CONTAINER_SERVICE)),
+    "virtual_networks": _crud(_VNET, NETWORK),
+    "subnets": dict(_crud(_SUBNET, NETWORK), list=_list(_VNET + "/subnets", NETWORK)),
+    "resource_groups": _crud(_GROUP, RESOURCES, create="create_or_update", create_lro=False),
+}
+
+
+def raw_json(pipeline_response):
+    text = pipeline_response.http_response.text()
+    return json.loads(text) if text else None
+
+
+class Call(object):
+    """One operation bound to a pipeline: call it with the path arguments (and ``body``)."""
+
+    def __init__(self, api, name, operation):
+        self.api, self.name, self.operation = api, name, operation
+
+    def url(self, args):
+        path = self.operation.path.format(*args, subscription=self.api.subscription)
+        return self.api.base_url.rstrip("/") + path
+
+    def __call__(self, *args, **kwargs):
+        return self.api.send(self, args, kwargs.get("body"))
+
+    def __repr__(self):
+        return "<ARM %s %s>" % (self.operation.method, self.name)
+
+
+class Api(object):
+    """The operations of OPERATIONS on one pipeline (azure-core PipelineClient) and subscription."""
+
+    def __init__(self, client, subscription, polling_interval=15):
+        self.client = client
+        self.base_url = client._base_url  # pylint: disable=protected-access
+        self.subscription = subscription
+        self.polling_interval = polling_interval
+
+    def __getattr__(self, group):
+        if group not in OPERATIONS:
+            raise AttributeError(group)
+        api = self
+        return type("Operations", (), dict((name, Call(api, name, op)) for name, op in OPERATIONS[group].items()))()
+
+    def _request(self, method, url, api_version, body):
+        from azure.core.rest import HttpRequest
+
+        headers = {"Accept": "application/json"}
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body)
+        return HttpRequest(method, url, params={"api-version": api_version} if api_version else None, headers=headers,
+                           content=data)
+
+    def _run(self, request):
+        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+        from azure.mgmt.core.exceptions import ARMErrorFormat
+
+        response = self.client._pipeline.run(request)  # pylint: disable=protected-access
+        status = response.http_response.status_code
+        if status == 401:
+            raise ClientAuthenticationError(response=response.http_response)
+        if status >= 400:
+            raise HttpResponseError(response=response.http_response, error_format=ARMErrorFormat)
+        return response
+
+    def send(self, call, args, body):
+        """Run one call: the JSON answer, every item of a paged list, or an LROPoller."""
+        op = call.operation
+        response = self._run(self._request(op.method, call.url(args), op.api_version, body))
+        if op.paged:
+            return self._pages(response)
+        if op.lro:
+            return self._poller(response)
+        return raw_json(response)
+
+    def _pages(self, response):
+        items = []
+        while True:
+            page = raw_json(response) or {}
+            items.extend(page.get("value") or [])
+            link = page.get("nextLink")
+            if not link:
+                return items
+            response = self._run(self._request("GET", link, None, None))
+
+    def _poller(self, response):
+        from azure.core.polling import LROPoller
+        from azure.mgmt.core.polling.arm_polling import ARMPolling
+
+        return LROPoller(self.client, response, raw_json, ARMPolling(self.polling_interval))

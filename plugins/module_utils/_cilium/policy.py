@@ -1,0 +1,333 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) azcni.cilium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The engine behind ``cilium_policy``: load, lint, compare, apply, prune.
+
+* Loading (``_cilium.policy_input``) checks every object before anything is sent.
+* Reading is one LIST per kind and namespace (or one cluster-wide LIST per kind), never a GET per
+  object, so an unchanged set of 1,000 policies costs two or three requests and no writes.
+* An object is unchanged when the server already holds everything we would apply, including a hash
+  of the applied content in an annotation: a field removed from the input changes the hash, so the
+  next apply drops it, and drift made by someone else shows as a missing value.
+* Writes are server-side apply (own field manager, ``fieldValidation=Strict``) and deletes, run with
+  bounded concurrency. Check mode sends the would-be applies as ``dryRun=All`` (validated by the
+  server, never persisted) and predicts deletes from the LIST.
+
+Private to this collection: names and signatures may change without notice.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium import lint
+from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_paths
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium.policy_input import (
+    API_VERSION, SERVER_METADATA, Policy, PolicyInputError, build_policies, check_label_value, load_documents)
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.resources import namespaced, path
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "azcni.cilium"
+SET_LABEL = "azcni.cilium/policy-set"
+HASH_ANNOTATION = "azcni.cilium/applied-hash"
+# More namespaces than this and one cluster-wide LIST is cheaper than one LIST per namespace.
+MAX_NAMESPACE_LISTS = 8
+CILIUM_CONFIG = path("ConfigMap", "kube-system", "cilium-config")
+MAX_WARNINGS = 20  # lint findings shown as task warnings; all of them are in the result
+
+OUTCOMES = ("created", "updated", "unchanged", "deleted", "failed")
+
+
+# --- desired state and comparison ----------------------------------------------------------------
+
+
+def content_hash(body):
+    """Stable hash of what we apply; stored on the object so removed fields are noticed."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def desired_object(policy, policy_set):
+    """The object to server-side apply: the input plus our ownership labels and content hash."""
+    body = copy.deepcopy(policy.body)
+    metadata = body["metadata"]
+    metadata["labels"] = dict(metadata.get("labels") or {}, **{MANAGED_BY_LABEL: MANAGED_BY, SET_LABEL: policy_set})
+    annotations = {k: v for k, v in (metadata.pop("annotations", None) or {}).items() if k != HASH_ANNOTATION}
+    if annotations:
+        metadata["annotations"] = annotations
+    digest = content_hash(body)
+    metadata["annotations"] = dict(annotations, **{HASH_ANNOTATION: digest})
+    return body
+
+
+def contains(live, desired):
+    """True when ``live`` holds every value of ``desired`` (dicts by key; lists must match in length).
+
+    Extra keys in ``live`` are fine: server defaults (e.g. ICMP ``family``), status, and fields other
+    managers own. Lists are compared element by element because CNP lists are atomic. An empty dict
+    only matches an empty dict: ``{}`` is a selector that means "everything".
+    """
+    if isinstance(desired, dict):
+        if not desired:
+            return live == {}
+        return isinstance(live, dict) and all(k in live and contains(live[k], v) for k, v in desired.items())
+    if isinstance(desired, list):
+        return (isinstance(live, list) and len(live) == len(desired)
+                and all(contains(a, b) for a, b in zip(live, desired)))
+    return live == desired
+
+
+def is_ours(obj, policy_set):
+    """Whether a live object was applied by this module for ``policy_set``."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(SET_LABEL) == policy_set
+
+
+def clean(obj):
+    """An object without server bookkeeping: what a diff should show."""
+    if not obj:
+        return {}
+    result = {key: value for key, value in obj.items() if key != "status"}
+    metadata = {key: value for key, value in (obj.get("metadata") or {}).items() if key not in SERVER_METADATA}
+    result["metadata"] = metadata
+    return result
+
+
+def policy_from_live(obj):
+    metadata = obj.get("metadata") or {}
+    kind = obj.get("kind")
+    return Policy(kind, metadata.get("namespace") if namespaced(kind) else None, metadata.get("name"), obj)
+
+
+# --- planning ------------------------------------------------------------------------------------
+
+
+def list_scopes(policies, prune):
+    """The collections to LIST: (kind, namespace or None for all namespaces / cluster scope).
+
+    Prune needs every object of the set, wherever it is: one cluster-wide LIST per kind. Otherwise a
+    LIST per namespace that has policies, or one cluster-wide LIST when there are many namespaces.
+    """
+    if prune:
+        return [(lint.CNP, None), (lint.CCNP, None)]
+    scopes = []
+    namespaces = sorted({p.namespace for p in policies if p.kind == lint.CNP})
+    if len(namespaces) > MAX_NAMESPACE_LISTS:
+        scopes.append((lint.CNP, None))
+    else:
+        scopes.extend((lint.CNP, namespace) for namespace in namespaces)
+    if any(p.kind == lint.CCNP for p in policies):
+        scopes.append((lint.CCNP, None))
+    return scopes
+
+
+class Action(object):
+    """What to do with one policy: op is apply, delete or none; outcome is the expected result."""
+
+    __slots__ = ("op", "outcome", "policy", "desired", "live")
+
+    def __init__(self, op, outcome, policy, desired=None, live=None):
+        self.op = op
+        self.outcome = outcome
+        self.policy = policy
+        self.desired = desired
+        self.live = live
+
+
+def plan(policies, live_objects, state, policy_set, prune):
+    """Actions for every input policy (in input order), then the prune deletions (sorted)."""
+    live = {}
+    for obj in live_objects:
+        policy = policy_from_live(obj)
+        live[policy.key] = obj
+    actions = []
+    for policy in policies:
+        current = live.get(policy.key)
+        if state == "absent":
+            actions.append(Action("delete", "deleted", policy, live=current) if current
+                           else Action("none", "unchanged", policy))
+            continue
+        desired = desired_object(policy, policy_set)
+        if current is None:
+            actions.append(Action("apply", "created", policy, desired))
+        elif contains(current, desired):
+            actions.append(Action("none", "unchanged", policy, desired, current))
+        else:
+            actions.append(Action("apply", "updated", policy, desired, current))
+    if prune and state == "present":
+        wanted = {p.key for p in policies}
+        stale = [live[key] for key in sorted(live) if key not in wanted and is_ours(live[key], policy_set)]
+        actions.extend(Action("delete", "deleted", policy_from_live(obj), live=obj) for obj in stale)
+    return actions
+
+
+# --- execution -----------------------------------------------------------------------------------
+
+
+class PolicyService(object):
+    """Reads and writes policies through a K8sClient (see _k8s.client)."""
+
+    def __init__(self, client, field_manager, force_conflicts=False, concurrency=8, check_mode=False):
+        self.client = client
+        self.field_manager = field_manager
+        self.force_conflicts = force_conflicts
+        self.concurrency = max(1, concurrency)
+        self.check_mode = check_mode
+
+    def fetch(self, scopes):
+        """Every live object in the given scopes (LISTs run concurrently)."""
+        def one(scope):
+            kind, namespace = scope
+            items, _version = self.client.list(path(kind, namespace))
+            for item in items:  # list items carry no kind; the collection says what they are
+                item.setdefault("kind", kind)
+                item.setdefault("apiVersion", API_VERSION)
+            return items
+
+        return [item for items in self._map(one, scopes) for item in items]
+
+    def execute(self, actions):
+        """Run the writes: applies first (new rules in place before old ones go), then deletes.
+
+        Returns one result dict per action, in action order; failures are results, not exceptions.
+        """
+        results = [None] * len(actions)
+        for op in ("apply", "delete"):
+            indexed = [(i, a) for i, a in enumerate(actions) if a.op == op]
+            for (index, _action), result in zip(indexed, self._map(self._run, [a for _i, a in indexed])):
+                results[index] = result
+        return [result or self._run(action) for result, action in zip(results, actions)]  # the rest are no-ops
+
+    def _map(self, func, items):
+        if len(items) <= 1 or self.concurrency == 1:
+            return [func(item) for item in items]
+        self.client.set_pool_size(self.concurrency)
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
+            return list(pool.map(func, items))
+
+    def _run(self, action):
+        policy = action.policy
+        result = dict(policy.identity(), outcome=action.outcome)
+        if policy.source:
+            result["source"] = policy.source
+        before, after = clean(action.live), {}
+        try:
+            if action.op == "apply":
+                answer = self.client.apply(policy.path, action.desired, self.field_manager, force=self.force_conflicts,
+                                           dry_run=self.check_mode, field_validation="Strict")
+                after = clean(answer) or action.desired
+            elif action.op == "delete":
+                if not self.check_mode:
+                    self.client.delete(policy.path)
+            else:
+                after = before
+        except K8sApiError as error:
+            result.update(outcome="failed", error=_error_message(error), status=error.status, reason=error.reason)
+            return dict(result, before=before, after=before)
+        if action.outcome == "updated":
+            result["changed_paths"] = [p for p in diff_paths(before, after) if p]
+        return dict(result, before=before, after=after)
+
+
+def _error_message(error):
+    return "%s (HTTP %s %s)" % (error.message, error.status, error.reason)
+
+
+def summarize(results):
+    """counts per outcome, changed flag, and the public per-policy list (without before/after)."""
+    counts = dict((outcome, 0) for outcome in OUTCOMES)
+    for result in results:
+        counts[result["outcome"]] += 1
+    policies = [{k: v for k, v in r.items() if k not in ("before", "after")} for r in results]
+    changed = any(r["outcome"] in ("created", "updated", "deleted") for r in results)
+    return counts, changed, policies
+
+
+def diffs(results):
+    """Ansible diff entries, one per created, updated or deleted policy."""
+    entries = []
+    for result in results:
+        if result["outcome"] in ("created", "updated", "deleted"):
+            label = "%s (%s)" % (lint.policy_ref(result["kind"], result["namespace"], result["name"]), result["outcome"])
+            entries.append(dict(before=result["before"], after=result["after"], before_header=label,
+                                after_header=label))
+    return entries
+
+
+# --- the module ------------------------------------------------------------------------------------
+
+
+def lint_context(module, policies):
+    """(LintContext, acns report) from the acns_security option, reading cilium-config on ``auto``.
+
+    The ConfigMap is only read when some policy has a construct whose verdict depends on it.
+    """
+    setting = module.params["acns_security"]
+    if setting != "auto":
+        context = lint.context_from_setting(setting)
+        return context, dict(context._asdict(), source="parameter")
+    if not lint.uses_cluster_features(p.body for p in policies):
+        return lint.NO_ACNS, dict(lint.NO_ACNS._asdict(), source="not needed")
+    try:
+        config = module.client.get(CILIUM_CONFIG)
+    except K8sApiError as error:
+        module.warn("Could not read kube-system/cilium-config (%s); linting as if ACNS security is off. "
+                    "Set acns_security to say what the cluster enforces." % error)
+        config = None
+    if config is None:
+        return lint.NO_ACNS, dict(lint.NO_ACNS._asdict(), source="default")
+    context = lint.context_from_cilium_config(config.get("data"))
+    return context, dict(context._asdict(), source="cilium-config")
+
+
+def run_policy(module):
+    """The whole cilium_policy task on a K8sModule."""
+    params = module.params
+    policies = []
+    try:
+        check_label_value(params["policy_set"], "policy_set")
+        policies = build_policies(load_documents(params["definition"], params["src"]), params["namespace"])
+    except PolicyInputError as exc:
+        module.fail_json(msg="Invalid policy input: %s" % exc, errors=exc.errors, changed=False)
+    if not policies and not params["prune"]:
+        module.fail_json(msg="No policies given: set definition or src (an empty input is only useful with "
+                             "prune=true, to remove a whole policy set).")
+
+    findings, acns = [], None
+    if params["state"] == "present" and params["lint"] != "off":
+        context, acns = lint_context(module, policies)
+        findings = lint.lint_policies([p.body for p in policies], context)
+        blocking = lint.errors(findings) if params["lint"] == "error" else []
+        if blocking:
+            module.fail_json(msg="Lint found %d error(s); nothing was sent. First: %s"
+                             % (len(blocking), lint.format_finding(blocking[0])), lint=findings, acns=acns,
+                             changed=False)
+        for finding in findings[:MAX_WARNINGS]:
+            module.warn(lint.format_finding(finding))
+        if len(findings) > MAX_WARNINGS:
+            module.warn("... and %d more lint findings (see the lint result)" % (len(findings) - MAX_WARNINGS))
+
+    service = PolicyService(module.client, params["field_manager"], params["force_conflicts"], params["concurrency"],
+                            module.check_mode)
+    live = []
+    try:
+        live = service.fetch(list_scopes(policies, params["prune"]))
+    except K8sApiError as exc:
+        module.fail_k8s(exc, "Could not list the Cilium policies", changed=False)
+    results = service.execute(plan(policies, live, params["state"], params["policy_set"], params["prune"]))
+    counts, changed, outcomes = summarize(results)
+    answer = dict(changed=changed, policies=outcomes, counts=counts, lint=findings)
+    if acns is not None:
+        answer["acns"] = acns
+    if module.diff_mode:
+        answer["diff"] = diffs(results)
+    if counts["failed"]:
+        first = next(r for r in outcomes if r["outcome"] == "failed")
+        module.fail_json(msg="%d of %d policies failed; first: %s: %s" % (
+            counts["failed"], len(outcomes), lint.policy_ref(first["kind"], first["namespace"], first["name"]),
+            first["error"]), **answer)
+    module.exit_json(**answer)

@@ -30,7 +30,7 @@ def test_every_arm_call_pins_its_api_version(emulator, ansible, tmp_path):
     extra = {"azcni_cluster_name": "apiv-" + suffix, "azcni_resource_group": "rg-apiv-" + suffix,
              "azcni_kubeconfig": str(tmp_path / "kubeconfig"), "azcni_system_pool": {"count": 1}}
     started = time.time()
-    result = ansible(os.path.join(REPO, "playbooks", "overlay.yml"), extra_vars=extra,
+    result = ansible(os.path.join(REPO, "playbooks", "vnet.yml"), extra_vars=extra,
                      inventory=os.path.join(REPO, "playbooks", "inventory"))
     assert result.rc == 0, result.stdout[-3000:]
     listed = ansible("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: every cluster\n"

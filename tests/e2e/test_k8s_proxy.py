@@ -28,9 +28,9 @@ class TunnelHandler(socketserver.BaseRequestHandler):
             head += chunk
         lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
         method, target = lines[0].split(" ")[:2]
-        headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        headers = dict((name.lower(), value) for name, value in (line.split(": ", 1) for line in lines[1:] if ": " in line))
         self.server.seen.append({"method": method, "target": target,
-                                 "proxy_authorization": headers.get("Proxy-Authorization")})
+                                 "proxy_authorization": headers.get("proxy-authorization")})
         if method != "CONNECT" or not target.startswith("127.0.0.1:"):
             self.request.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
             return

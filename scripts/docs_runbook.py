@@ -104,7 +104,7 @@ def ran(text):
 
 def write_pages(rst_dir, command, output, took):
     headers = playbook_headers()
-    source = {play: name for name, (_, plays) in headers.items() for play in plays}
+    source = {play: name for name, (dummy, plays) in headers.items() for play in plays}
     plays, recap = split_plays(output)
     os.makedirs(os.path.join(rst_dir, "runbook"), exist_ok=True)
     steps, skipped = [], []
@@ -159,7 +159,7 @@ ANSIBLE_LABELS = {
 
 def write_ansible_references(rst_dir):
     defined, used = set(), set()
-    for folder, _, files in os.walk(rst_dir):
+    for folder, dummy, files in os.walk(rst_dir):
         for name in files:
             if name.endswith(".rst"):
                 with open(os.path.join(folder, name), encoding="utf-8") as handle:

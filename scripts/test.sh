@@ -165,7 +165,7 @@ gate_importer() {
     # line fails the gate), then the ansible-test sanity step of its container reproduced on the
     # tarball's contents, on the ansible-core floor (whose test list includes Python 2.7/3.6 compile
     # and the boilerplate tests unless tests/config.yml says controller-only).
-    local dir="$WORK/importer" tarball interpreters
+    local dir="$WORK/importer" tarball interpreters python_bin
     rm -rf "$dir" && mkdir -p "$dir" || return 1
     (cd "$STAGE_BUILD" && "$NEWEST/bin/ansible-galaxy" collection build --force --output-path "$dir") >/dev/null || return 1
     tarball="$(ls "$dir"/azcni-cilium-*.tar.gz)"
@@ -184,7 +184,10 @@ gate_importer() {
     tree="$(mktemp -d)/ansible_collections/azcni/cilium"
     mkdir -p "$tree" && tar -xzf "$tarball" -C "$tree" || return 1
     # the container has every Python; give ansible-test this machine's (pyenv's) real interpreters
-    interpreters="$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/*/bin 2>/dev/null | tr '\n' ':')"
+    interpreters=""
+    for python_bin in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/*/bin; do
+        [ -d "$python_bin" ] && interpreters="$interpreters$python_bin:"
+    done
     (cd "$tree" && PATH="$FLOOR/bin:$interpreters$PATH" "$FLOOR/bin/ansible-test" sanity --venv --skip-test import \
         --skip-test validate-modules --skip-test pslint --skip-test ansible-doc --color no) >"$dir/sanity.log" 2>&1
     rc=$?

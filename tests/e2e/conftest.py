@@ -210,8 +210,8 @@ class _Poller(object):
             if self.deleting and reply.status_code == 404:
                 return None
             body = reply.json() if reply.content else {}
-            if not self.deleting and body.get("properties", {}).get("provisioningState") in ("Succeeded", "Failed",
-                                                                                            "Canceled"):
+            state = body.get("properties", {}).get("provisioningState")
+            if not self.deleting and state in ("Succeeded", "Failed", "Canceled"):
                 return body
             time.sleep(0.5)
         raise AssertionError("%s did not finish within %d s" % (self.url, timeout))

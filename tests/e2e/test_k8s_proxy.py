@@ -39,7 +39,7 @@ class TunnelHandler(socketserver.BaseRequestHandler):
         sockets = [self.request, upstream]
         try:
             while True:
-                readable, _, _ = select.select(sockets, [], [], 30)
+                readable = select.select(sockets, [], [], 30)[0]
                 if not readable:
                     return
                 for sock in readable:

@@ -115,7 +115,7 @@ def test_federated_token_checks(emulator, override, status, code):
 
 
 def test_a_federated_token_with_a_forged_signature_is_refused(emulator):
-    head, body, _ = _federated(emulator).split(".")
+    head, body = _federated(emulator).split(".")[:2]
     forged = head + "." + body + "." + assertions.b64url(b"\0" * 256)
     reply = _post_assertion(emulator, forged)
     assert reply.status_code == 400 and reply.json()["error_codes"] == [50013]

@@ -21,7 +21,10 @@ description:
     C(vnet-subnets-required), C(subnet-id-format), C(vnet-subnets-different), C(vnet-subnets-same-vnet),
     C(service-dns-pair), C(service-cidr-size) (smaller than /12), C(dns-ip-in-service-cidr),
     C(dns-ip-not-first), C(reserved-ranges), C(pod-service-overlap), and, after reading the VNet of
-    O(system_pool.vnet_subnet_id), C(subnets-exist), C(node-subnet-not-delegated), C(subnet-capacity) and C(vnet-overlap)."
+    O(system_pool.vnet_subnet_id), C(subnets-exist), C(node-subnet-not-delegated), C(subnet-capacity), C(vnet-overlap)
+    (an overlay pod CIDR in the VNet's address space) and C(service-cidr-subnet-overlap) (the service CIDR on a subnet)."
+  - "A service CIDR inside the VNet's address space that misses every subnet is accepted, as AKS accepts it (for
+    example the default 10.0.0.0/16 in a 10.0.0.0/8 VNet), with a warning naming C(service-cidr-in-vnet)."
   - Updates merge the options onto the cluster Azure returned and send the whole cluster back only when
     something differs, so settings the task does not mention are kept, never reset. An unchanged
     cluster sends no write request.

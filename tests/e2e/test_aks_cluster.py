@@ -215,8 +215,9 @@ def bad_cases():
                                system_pool=dict(vnet_subnet_id=ids[0], pod_subnet_id=sibling("vnet", "missing")))),
         ("subnet-capacity", dict(ipam_mode="vnet", pod_cidr=None,
                                  system_pool=dict(count=20, vnet_subnet_id=ids[0], pod_subnet_id=ids[1]))),
-        ("vnet-overlap", dict(ipam_mode="vnet", pod_cidr=None, service_cidr="192.168.16.0/24", dns_service_ip="192.168.16.10",
-                              system_pool=dict(vnet_subnet_id=ids[0], pod_subnet_id=ids[1]))),
+        ("service-cidr-subnet-overlap", dict(ipam_mode="vnet", pod_cidr=None, service_cidr="192.168.16.0/24",
+                                             dns_service_ip="192.168.16.10",
+                                             system_pool=dict(vnet_subnet_id=ids[0], pod_subnet_id=ids[1]))),
         ("vnet-overlap", dict(system_pool=dict(vnet_subnet_id=ids[0]))),  # overlay pod CIDR 192.168.0.0/16 vs the VNet
     ]
 

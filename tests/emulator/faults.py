@@ -4,6 +4,8 @@ A rule matches requests by method (regex, None = any) and path (regex, searched)
 answers with `status` (+ optional `body`/`headers`), resets the connection (`reset`), or sleeps
 `delay` seconds before the normal answer (or before `status`, when both are given).
 `count` matches are consumed (default 1, -1 = forever); `skip` lets that many matches through first.
+`probability` (0..1) makes a rule fire on that share of its matches only, drawn from a generator seeded
+with `seed` (default 0), so a random fault pattern replays exactly.
 
 Two rule kinds are not answered here but read by the ARM emulator when it starts a long-running
 operation (see `operation_rule`): `lro` ("Failed"/"Canceled", with optional `error` {code, message})
@@ -11,6 +13,7 @@ makes the operation end that way, `provision_delay` (seconds) makes it take that
 """
 
 import json
+import random
 import re
 import threading
 import time
@@ -20,7 +23,7 @@ from .http import Response, json_response
 
 OPERATION_KEYS = ("lro", "provision_delay")
 ACTION_KEYS = ("status", "reset", "delay") + OPERATION_KEYS
-RULE_KEYS = ACTION_KEYS + ("method", "path", "body", "headers", "count", "skip", "error")
+RULE_KEYS = ACTION_KEYS + ("method", "path", "body", "headers", "count", "skip", "error", "probability", "seed")
 
 
 def default_error_body(status):
@@ -51,6 +54,11 @@ class FaultInjector:
         rule.setdefault("skip", 0)
         rule["_method"] = re.compile(rule["method"], re.IGNORECASE) if rule.get("method") else None
         rule["_path"] = re.compile(rule["path"])
+        if rule.get("probability") is not None:
+            rule["probability"] = float(rule["probability"])
+            if not 0.0 <= rule["probability"] <= 1.0:
+                raise ValueError("probability must be between 0 and 1")
+            rule["_random"] = random.Random(rule.get("seed") or 0)
         with self._lock:
             self._rules.append(rule)
         return self._public(rule)
@@ -79,6 +87,8 @@ class FaultInjector:
                     continue
                 if rule["skip"] > 0:
                     rule["skip"] -= 1
+                    continue
+                if rule.get("_random") is not None and rule["_random"].random() >= rule["probability"]:
                     continue
                 if rule["count"] > 0:
                     rule["count"] -= 1

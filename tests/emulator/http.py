@@ -19,6 +19,9 @@ from typing import Dict, Iterable, List, Union
 from urllib.parse import parse_qs, unquote, urlsplit
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# bodies above this are not kept (Request.oversized); each server answers with its own 413
+MAX_BODY = 16 * 1024 * 1024
+MAX_DRAIN = 256 * 1024 * 1024  # read and dropped up to this, so the client gets to read the 413
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Request:
     headers: Message
     body: bytes
     client: str
+    oversized: bool = False
 
     def arg(self, name, default=None):
         """First value of a query parameter."""
@@ -57,9 +61,16 @@ def json_response(status, obj, headers=None):
 
 
 def _read_chunked(rfile):
-    chunks = []
+    """The body, or None when it grows past MAX_BODY (the connection is then dropped after the answer)."""
+    chunks, total = [], 0
     while True:
-        size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
+        try:
+            size = int(rfile.readline(64).split(b";")[0].strip() or b"0", 16)
+        except ValueError:
+            return None
+        total += size
+        if total > MAX_BODY:
+            return None
         if size == 0:
             while rfile.readline() not in (b"\r\n", b"\n", b""):
                 pass  # trailers
@@ -83,15 +94,30 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = _read_chunked(self.rfile)
         else:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                length = max(0, int(self.headers.get("Content-Length") or 0))
+            except ValueError:
+                length = MAX_BODY + 1
+            body = self.rfile.read(length) if length <= MAX_BODY else self._drain(length)
+        if body is None:
+            self.close_connection = True  # the unread rest of the body must not be taken for the next request
         return Request(
             method=self.command,
             path=unquote(split.path),
             query=parse_qs(split.query, keep_blank_values=True),
             headers=self.headers,
-            body=body,
+            body=body or b"",
             client="%s:%s" % self.client_address[:2],
+            oversized=body is None,
         )
+
+    def _drain(self, length):
+        while 0 < length <= MAX_DRAIN:
+            chunk = self.rfile.read(min(length, 1024 * 1024))
+            if not chunk:
+                break
+            length -= len(chunk)
+        return None
 
     def _dispatch(self):
         request = self._request()
@@ -112,6 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _start(self, response):
         self.send_response(response.status)  # reason phrase from http.server's table
+        if self.close_connection:
+            self.send_header("Connection", "close")  # so the client does not reuse a connection about to close
         for name, value in response.headers.items():
             self.send_header(name, str(value))
 

@@ -133,3 +133,18 @@ def test_writes_helper_ignores_reads_tokens_and_credentials(emulator, sdk, group
     sdk.aks.managed_clusters.list_cluster_user_credentials(group, "w")
     sdk.aks.managed_clusters.get(group, "w")
     assert [(e["method"], e["path"].rsplit("/", 1)[1]) for e in emulator.writes(since)] == [("PUT", "w")]
+
+
+def test_probability_fires_on_that_share_and_replays():
+    from tests.emulator.faults import FaultInjector  # pylint: disable=import-outside-toplevel
+    from tests.emulator.http import Request  # pylint: disable=import-outside-toplevel
+
+    def pattern(seed):
+        faults = FaultInjector()
+        faults.add(method="PATCH", path="/policies/", status=500, count=-1, probability=0.05, seed=seed)
+        request = Request("PATCH", "/apis/x/policies/p", {}, {}, b"", "test")
+        return [faults.match(request) is not None for _unused in range(2000)]
+
+    first = pattern(7)
+    assert 60 <= sum(first) <= 140  # 5% of 2,000 = 100
+    assert pattern(7) == first and pattern(8) != first

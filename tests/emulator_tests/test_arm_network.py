@@ -33,7 +33,7 @@ def test_vnet_with_two_subnets_inline_and_as_children(sdk, group):
 
 
 def test_vnet_put_is_an_lro_with_azure_async_operation(raw, sdk, group):
-    url = "%s/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/virtualNetworks/v%s" % (
+    url = "%s/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/virtualNetworks/vn%s" % (
         raw.base, sdk.subscription_id, group, NET_API)
     created = raw.put(url, json=vnet_body(("a", "10.10.1.0/24")))
     assert created.status_code == 201 and created.json()["properties"]["provisioningState"] == "Updating"

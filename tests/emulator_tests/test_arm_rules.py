@@ -29,7 +29,11 @@ def net(sdk):
                .properties.subnets}
     other = sdk.network.virtual_networks.begin_create_or_update(
         group, "vnet2", vnet_body(("nodes2", "10.20.0.0/24"), space="10.20.0.0/16")).result().properties.subnets[0].id
-    net = SimpleNamespace(group=group, other_vnet_subnet=other, missing=subnets["nodes"][:-5] + "ghost", **subnets)
+    dual = vnet_body(("v6only", "fd00:30::/64"), space="10.30.0.0/16")
+    dual["properties"]["addressSpace"]["addressPrefixes"].append("fd00:30::/48")
+    v6only = sdk.network.virtual_networks.begin_create_or_update(group, "vnet3", dual).result().properties.subnets[0].id
+    net = SimpleNamespace(group=group, other_vnet_subnet=other, v6only=v6only, missing=subnets["nodes"][:-5] + "ghost",
+                          **subnets)
     net.bases = {
         "overlay": cluster_body(OVERLAY),
         "kubenet": cluster_body({"networkPlugin": "kubenet", "podCidr": "10.244.0.0/16"}),
@@ -134,6 +138,7 @@ CASES = {
                                       lambda n: pools({"vnetSubnetID": n.nodes})), "networkProfile.serviceCIDR"),
     "cidr-vnet-overlap": (create(dict(OVERLAY, podCidr="10.10.128.0/17"), lambda n: pools({"vnetSubnetID": n.nodes})),
                           "networkProfile.podCIDR"),
+    "subnet-ipv4": (create(OVERLAY, lambda n: pools({"vnetSubnetID": n.v6only})), "agentPoolProfiles[0].vnetSubnetID"),
     # -- Advanced Container Networking Services (tests/emulator/arm/acns.py) --
     "acns-enum": (create(dict(OVERLAY, advancedNetworking=dict(ACNS, security={"enabled": True, "advancedNetworkPolicies": "L4"}))),
                   "networkProfile.advancedNetworking.security.advancedNetworkPolicies"),

@@ -68,6 +68,7 @@ class Rule:
     check: object
     message: str
     needs_vnet: bool = False
+    warning: bool = False  # reported in the result's warnings; never fails the task
 
 
 def _net(text):
@@ -311,17 +312,43 @@ def _subnet_capacity(facts):
     return "; ".join(short) or None
 
 
+def _vnet_prefixes(facts):
+    return ((facts.vnet.get("properties") or {}).get("addressSpace") or {}).get("addressPrefixes") or []
+
+
+def _subnet_prefixes(facts):
+    """(subnet name, prefix) of every subnet of the VNet."""
+    for subnet in (facts.vnet.get("properties") or {}).get("subnets") or []:
+        properties = subnet.get("properties") or {}
+        for prefix in properties.get("addressPrefixes") or [properties.get("addressPrefix")]:
+            if prefix:
+                yield subnet.get("name"), prefix
+
+
 def _vnet_overlap(facts):
-    if facts.vnet is None:
+    """An overlay pod CIDR must stay out of the VNet's address space (AKS: NetworkProfileCIDROverlapVNET)."""
+    net = _net(facts.pod_cidr) if facts.ipam_mode == "overlay" else None
+    hits = ["%s overlaps VNet %s address space %s" % (facts.label("pod_cidr"), facts.vnet.get("name"), prefix)
+            for prefix in _vnet_prefixes(facts) if net is not None and _net(prefix) is not None and overlaps(net, _net(prefix))]
+    return "; ".join(hits) or None
+
+
+def _service_cidr_on_subnet(facts):
+    """The service CIDR must miss every subnet of the VNet (AKS: ServiceCidrOverlapExistingSubnetsCidr)."""
+    net = _net(facts.service_cidr)
+    hits = ["%s overlaps subnet %s (%s)" % (facts.label("service_cidr"), name, prefix)
+            for name, prefix in _subnet_prefixes(facts) if net is not None and _net(prefix) is not None
+            and overlaps(net, _net(prefix))]
+    return "; ".join(hits) or None
+
+
+def _service_cidr_in_vnet(facts):
+    """Inside the VNet's address space but clear of its subnets: AKS accepts it (a warning, not a failure)."""
+    net = _net(facts.service_cidr)
+    if net is None or _service_cidr_on_subnet(facts):
         return None
-    prefixes = ((facts.vnet.get("properties") or {}).get("addressSpace") or {}).get("addressPrefixes") or []
-    hits = []
-    for name in ("pod_cidr", "service_cidr"):
-        net = _net(getattr(facts, name)) if name != "pod_cidr" or facts.ipam_mode == "overlay" else None
-        for prefix in prefixes:
-            vnet_net = _net(prefix)
-            if net is not None and vnet_net is not None and overlaps(net, vnet_net):
-                hits.append("%s overlaps VNet %s address space %s" % (facts.label(name), facts.vnet.get("name"), prefix))
+    hits = ["%s is inside VNet %s address space %s" % (facts.label("service_cidr"), facts.vnet.get("name"), prefix)
+            for prefix in _vnet_prefixes(facts) if _net(prefix) is not None and overlaps(net, _net(prefix))]
     return "; ".join(hits) or None
 
 
@@ -373,7 +400,12 @@ RULES = (
          "the node subnet needs an IP per node plus one, a pod subnet %d IPs per node plus one batch" % POD_IPS_PER_NODE,
          needs_vnet=True),
     Rule("vnet-overlap", _vnet_overlap,
-         "pod_cidr and service_cidr must not overlap the address space of the cluster's VNet", needs_vnet=True),
+         "an overlay pod_cidr must not overlap the address space of the cluster's VNet", needs_vnet=True),
+    Rule("service-cidr-subnet-overlap", _service_cidr_on_subnet,
+         "service_cidr must not overlap any subnet of the cluster's VNet", needs_vnet=True),
+    Rule("service-cidr-in-vnet", _service_cidr_in_vnet,
+         "service_cidr lies in the VNet's address space; AKS accepts that while it misses every subnet, but a subnet "
+         "added there later will collide with the cluster's service IPs", needs_vnet=True, warning=True),
 )
 
 
@@ -387,16 +419,25 @@ def failure(rule, detail):
     return rule.rule_id, "[%s] %s: %s" % (rule.rule_id, rule.message, detail)
 
 
-def check(facts, rules=RULES):
-    """Run the rules; a list of ``(rule_id, message)`` for those that fail, in table order.
-
-    VNet rules run only once ``facts.vnet`` holds the VNet read from Azure.
-    """
-    failures = []
+def _broken(facts, rules, warning):
+    found = []
     for rule in rules:
-        if rule.needs_vnet and facts.vnet is None:
+        if rule.warning != warning or (rule.needs_vnet and facts.vnet is None):
             continue
         detail = rule.check(facts)
         if detail:
-            failures.append(failure(rule, detail))
-    return failures
+            found.append(failure(rule, detail))
+    return found
+
+
+def check(facts, rules=RULES):
+    """Run the rules; a list of ``(rule_id, message)`` for those that fail, in table order.
+
+    VNet rules run only once ``facts.vnet`` holds the VNet read from Azure. Warning rules never fail.
+    """
+    return _broken(facts, rules, warning=False)
+
+
+def warnings(facts, rules=RULES):
+    """The ``(rule_id, message)`` of the warning rules that apply, in table order."""
+    return _broken(facts, rules, warning=True)

@@ -13,7 +13,8 @@ import time
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster import Intent, desired_patch, facts_for, merge
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_plan import plan
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_fields import provisioning_state, strip_read_only
-from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import VNET_RULE_IDS, check, failure, missing_subnets
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import (
+    VNET_RULE_IDS, check, failure, missing_subnets, warnings)
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_views import changed_only, diff_view, summary
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import subnet_parts
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
@@ -102,6 +103,8 @@ class ClusterRunner(object):
         elif missing_subnets(facts):
             absent = "VNet %s has no %s" % (parts["vnet"], " and no ".join(missing_subnets(facts)))
         else:
+            for _rule_id, message in warnings(facts):
+                self.az.warn(message)
             return check(facts)
         if self.az.check_mode:
             self.az.warn("Check mode: %s. It does not exist yet (in a real run an earlier task would create it), so the "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -33,7 +34,8 @@ class CallbackModule(CallbackBase):
         if not path:
             return
         line = dict(task=result._task.get_name(), host=result._host.get_name(), status=status,  # pylint: disable=protected-access
-                    action=result._task.action, result=result._result)  # pylint: disable=protected-access
+                    action=result._task.action, result=result._result,  # pylint: disable=protected-access
+                    time=time.time())  # when the task ended: tests attribute logged requests to tasks by it
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(line, default=repr) + "\n")
 

@@ -12,7 +12,7 @@ Wire shapes follow the 2026-08-01 examples (AgentPoolsCreate_Update / Get / Dele
 import copy
 
 from ..http import Response, json_response
-from . import aks, rules
+from . import aks, naming, rules
 from .errors import bad_request, child_not_found
 
 POOL_TYPE = "Microsoft.ContainerService/managedClusters/agentPools"
@@ -70,7 +70,7 @@ def list_pools(arm, request, sub, rg, name):
 
 def put_pool(arm, request, sub, rg, name, pool):
     cluster = aks.cluster_or_404(arm, sub, rg, name)
-    body = arm.json_body(request)
+    body = arm.json_body(request, naming.POOL_SHAPE)
     if not isinstance(body.get("properties"), dict):
         raise bad_request("InvalidRequestContent", "The request content was invalid: 'properties' is required.")
     existing = find(cluster, pool)

@@ -11,7 +11,7 @@ import hashlib
 import uuid
 
 from ..http import Response, json_response
-from . import acns, ids, migration, network, resources, rules
+from . import acns, ids, migration, naming, network, resources, rules
 from .errors import ArmError, bad_request, resource_not_found
 
 PROVIDER = "Microsoft.ContainerService"
@@ -148,6 +148,7 @@ def build_cluster(arm, sub, rg, name, body, old):
     location = body.get("location") or (old or {}).get("location")
     if not location:
         raise bad_request("LocationRequired", "The location property is required for this definition.")
+    naming.check_resource_location(location, TYPE_PATH)
     if old and _location(location) != _location(old["location"]):
         raise ArmError(409, "InvalidResourceLocation",
                        "The resource '%s' already exists in location '%s' in resource group '%s'. A resource with the "
@@ -155,13 +156,16 @@ def build_cluster(arm, sub, rg, name, body, old):
                        % (name, old["location"], rg, location))
     raw = body.get("properties") or {}
     old_props = (old or {}).get("properties") or {}
+    if not old and raw.get("dnsPrefix") is not None:
+        naming.check_dns_prefix(raw["dnsPrefix"])
     props = _backfill({k: copy.deepcopy(v) for k, v in raw.items() if k not in READ_ONLY}, old_props, READ_ONLY)
     version = props.get("kubernetesVersion") or old_props.get("kubernetesVersion") or arm.settings.default_kubernetes_version
     props["kubernetesVersion"] = version
     props["currentKubernetesVersion"] = rules.resolve_version(version) or version
     if not props.get("dnsPrefix") and not props.get("fqdnSubdomain"):
         props["dnsPrefix"] = "%s-%s-%s" % (name[:10], rg[:16], sub[:6])
-    props.setdefault("nodeResourceGroup", "MC_%s_%s_%s" % (rg, name, _location(location)))
+    # AKS keeps generated node resource group names within 80 characters (Azure/telescope#1056)
+    props.setdefault("nodeResourceGroup", ("MC_%s_%s_%s" % (rg, name, _location(location)))[:80])
     prefix = "%s-%s" % (props.get("dnsPrefix") or props["fqdnSubdomain"], _short_hash(cluster_id))
     props["fqdn"] = "%s.hcp.%s.azmk8s.io" % (prefix, _location(location))
     props["azurePortalFQDN"] = "%s.portal.hcp.%s.azmk8s.io" % (prefix, _location(location))
@@ -198,7 +202,7 @@ def build_cluster(arm, sub, rg, name, body, old):
 
 def _identity(arm, cluster_id, identity):
     identity = copy.deepcopy(identity)
-    if identity.get("type", "").lower() == "systemassigned":
+    if (identity.get("type") or "").lower() == "systemassigned":
         identity.update(principalId=_guid(cluster_id, "principal"), tenantId=arm.identity.tenant_id)
     for resource_id, value in (identity.get("userAssignedIdentities") or {}).items():
         value.update(clientId=_guid(resource_id, "client"), principalId=_guid(resource_id, "principal"))
@@ -318,7 +322,9 @@ def _apply(arm, request, cluster, old, raw_np, kind, resource_id=None):
 def put_cluster(arm, request, sub, rg, name):
     group = arm.require_resource_group(sub, rg)
     old = arm.store.get(ids.cluster(sub, rg, name))
-    cluster, raw_np = build_cluster(arm, sub, group["name"], name, arm.json_body(request), old)
+    if old is None:
+        naming.check_cluster_name(name)
+    cluster, raw_np = build_cluster(arm, sub, group["name"], name, arm.json_body(request, naming.CLUSTER_SHAPE), old)
     op = _apply(arm, request, cluster, old, raw_np, "update" if old else "create")
     if not old:
         node_rg = resources.build_group(sub, cluster["properties"]["nodeResourceGroup"], {"location": cluster["location"]},
@@ -331,7 +337,7 @@ def patch_cluster(arm, request, sub, rg, name):
     """updateTags: only tags change, still a long-running operation."""
     cluster = cluster_or_404(arm, sub, rg, name)
     rules.validate(rules.Change(arm.store, cluster, cluster, {}, arm.ops.pending_for(cluster["id"])))
-    cluster["tags"] = arm.json_body(request).get("tags") or {}
+    cluster["tags"] = arm.json_body(request, naming.TAGS_SHAPE).get("tags") or {}
     arm.store.put(cluster["id"], _set_state(cluster, "Updating"))
     op = arm.start_operation(request, cluster["id"], "update", PROVIDER, cluster["location"],
                              on_done=_finish(arm, cluster["id"]))

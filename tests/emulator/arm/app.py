@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from ..faults import FaultInjector
 from ..http import Response, json_response
-from . import agentpools, aks, authorization, ids, msi, network, nsg, resources, rules, subnet_usage, versions
+from . import (agentpools, aks, authorization, ids, msi, naming, network, nsg, resources, rules, subnet_usage,
+               versions)
 from .errors import ArmError, bad_request, resource_group_not_found
 from .identity import Identity
 from .kube import KubeBridge
@@ -112,8 +113,9 @@ class ArmEmulator:
              lambda arm, req, tenant: arm.identity.openid_configuration(req, tenant)),
             ("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", lambda arm, req, tenant: arm.identity.token(req, tenant)),
         ])
-        self._arm_routes = _compile(OPERATION_ROUTES + resources.ROUTES + network.ROUTES + nsg.ROUTES + subnet_usage.ROUTES
-                                    + aks.ROUTES + agentpools.ROUTES + versions.ROUTES + authorization.ROUTES + msi.ROUTES)
+        self._arm_routes = _compile(OPERATION_ROUTES + resources.ROUTES + naming.ROUTES + network.ROUTES + nsg.ROUTES
+                                    + subnet_usage.ROUTES + aks.ROUTES + agentpools.ROUTES + versions.ROUTES
+                                    + authorization.ROUTES + msi.ROUTES)
 
     def bind(self, base_url):
         """Called once the server knows its URL; finishes what a saved state left in flight."""
@@ -136,6 +138,9 @@ class ArmEmulator:
         return response
 
     def _route(self, request):
+        if request.oversized:
+            # assumption: the front door's wording is not documented; the status is HTTP's
+            raise ArmError(413, "RequestEntityTooLarge", "The request content is larger than the service accepts.")
         path = request.path.rstrip("/") or "/"
         for routes, front_door in ((self._identity_routes, False), (self._arm_routes, True)):
             matched = [(method, pattern.fullmatch(path), handler) for method, pattern, handler in routes]
@@ -172,7 +177,8 @@ class ArmEmulator:
 
     # ---- helpers for the resource modules -------------------------------------------------
     @staticmethod
-    def json_body(request):
+    def json_body(request, shape=None):
+        """The request's JSON object; with a naming.*_SHAPE, fields of the wrong JSON type are refused."""
         try:
             body = request.json()
         except ValueError as exc:
@@ -182,6 +188,8 @@ class ArmEmulator:
             body = {}
         if not isinstance(body, dict):
             raise bad_request("InvalidRequestContent", "The request content was invalid: a JSON object is required.")
+        if shape is not None:
+            naming.check_shape(body, shape)
         return body
 
     def require_resource_group(self, sub, rg):

@@ -9,7 +9,7 @@ import ipaddress
 import uuid
 
 from ..http import Response, json_response
-from . import ids
+from . import ids, naming
 from .errors import bad_request, child_not_found, resource_not_found
 
 PROVIDER = "Microsoft.Network"
@@ -69,6 +69,7 @@ def build_subnet(vnet_id, body, old):
     name = body.get("name")
     if not name:
         raise bad_request("InvalidRequestFormat", "Cannot parse the request: a subnet in the virtual network has no name.")
+    naming.check_network_name(name)
     subnet_id = ids.subnet(vnet_id, name)
     props = dict(body.get("properties") or {})
     if not subnet_prefixes({"properties": props}):
@@ -76,6 +77,7 @@ def build_subnet(vnet_id, body, old):
                           % (name, vnet_id.rsplit("/", 1)[1]))
     for prefix in subnet_prefixes({"properties": props}):
         parse_prefix(prefix, subnet_id)
+        naming.check_subnet_size(name, vnet_id.rsplit("/", 1)[1], prefix)
     old_props = (old or {}).get("properties") or {}
     for read_only in READ_ONLY_SUBNET_KEYS:
         props.pop(read_only, None)
@@ -121,6 +123,7 @@ def build_vnet(vnet_id, body, old):
     location = body.get("location") or (old or {}).get("location")
     if not location:
         raise bad_request("LocationRequired", "The location property is required for this definition.")
+    naming.check_resource_location(location, VNET_TYPE)
     props = dict(body.get("properties") or {})
     space = [parse_prefix(p, vnet_id) for p in ((props.get("addressSpace") or {}).get("addressPrefixes") or [])]
     old_subnets = {s["name"].lower(): s for s in ((old or {}).get("properties") or {}).get("subnets") or []}
@@ -217,8 +220,10 @@ def _finish_subnet(arm, subnet_id):
 def put_vnet(arm, request, sub, rg, name):
     arm.require_resource_group(sub, rg)
     old = arm.store.get(ids.vnet(sub, rg, name))
+    if old is None:
+        naming.check_vnet_name(name)
     vnet_id = old["id"] if old else ids.vnet(sub, rg, name)
-    vnet = _set_state(build_vnet(vnet_id, arm.json_body(request), old), "Updating")
+    vnet = _set_state(build_vnet(vnet_id, arm.json_body(request, naming.VNET_SHAPE), old), "Updating")
     arm.store.put(vnet_id, vnet)
     op = arm.start_operation(request, vnet_id, "update" if old else "create", PROVIDER, vnet["location"],
                              on_done=_finish_vnet(arm, vnet_id))
@@ -274,7 +279,7 @@ def put_subnet(arm, request, sub, rg, vnet, name):
     vnet_body = _vnet_or_404(arm, sub, rg, vnet)
     subnets = vnet_body["properties"]["subnets"]
     old = next((s for s in subnets if s["name"].lower() == name.lower()), None)
-    body = dict(arm.json_body(request), name=old["name"] if old else name)
+    body = dict(arm.json_body(request, naming.SUBNET_SHAPE), name=old["name"] if old else name)
     subnet = _set_state(build_subnet(vnet_body["id"], body, old), "Updating")
     subnets = [subnet if s is old else s for s in subnets] if old else subnets + [subnet]
     space = [ipaddress.ip_network(p) for p in vnet_body["properties"]["addressSpace"]["addressPrefixes"]]

@@ -5,7 +5,7 @@ Resource-group PUT/PATCH are synchronous; DELETE is long-running with only a Loc
 """
 
 from ..http import Response, json_response
-from . import ids
+from . import ids, naming
 from .errors import ArmError, bad_request, resource_group_not_found
 
 RG_TYPE = "Microsoft.Resources/resourceGroups"
@@ -42,8 +42,11 @@ def build_group(sub, name, body, managed_by=None):
 
 
 def put_group(arm, request, sub, rg):
-    body = arm.json_body(request)
+    naming.check_group_name(rg)
+    body = arm.json_body(request, naming.GROUP_SHAPE)
     old = arm.store.get(ids.resource_group(sub, rg))
+    if body.get("location") and not old:
+        naming.check_group_location(body["location"])
     if old and body.get("location") and old["location"].replace(" ", "").lower() != body["location"].replace(" ", "").lower():
         raise ArmError(409, "InvalidResourceGroupLocation",
                        "Invalid resource group location '%s'. The Resource group already exists in location '%s'."
@@ -57,7 +60,7 @@ def put_group(arm, request, sub, rg):
 
 def patch_group(arm, request, sub, rg):
     group = arm.require_resource_group(sub, rg)
-    body = arm.json_body(request)
+    body = arm.json_body(request, naming.TAGS_SHAPE)
     if "tags" in body:
         group["tags"] = body["tags"] or {}
     arm.store.put(group["id"], group)

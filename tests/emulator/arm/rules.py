@@ -12,7 +12,7 @@ BadRequest (+ a descriptive subcode) for combinations, PropertyChangeNotAllowed 
 import ipaddress
 from collections import namedtuple
 
-from . import acns, ids, migration, network, pool_rules
+from . import acns, ids, migration, naming, network, pool_rules
 from .errors import ArmError
 
 AKS_DELEGATION = network.AKS_SERVICE.lower()
@@ -567,6 +567,7 @@ RULES = [
 ]
 
 RULES += [Rule(*row) for row in acns.RULES]  # Advanced Container Networking Services: tests/emulator/arm/acns.py
+RULES += [Rule(*row) for row in naming.AKS_RULES]  # naming.py: Azure's naming/sizing rows
 
 
 RULES[1:1] = [Rule(*row) for row in migration.MIGRATION_RULES]

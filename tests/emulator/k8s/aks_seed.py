@@ -109,7 +109,8 @@ def node_object(info, pool, index, ordinal):
         "failure-domain.beta.kubernetes.io/region": info.location,
         "failure-domain.beta.kubernetes.io/zone": zone,
         "kubernetes.azure.com/agentpool": pool["name"],
-        "kubernetes.azure.com/cluster": info.node_resource_group,
+        # a label value holds at most 63 characters: long node resource group names are cut to fit
+        "kubernetes.azure.com/cluster": info.node_resource_group[:63].rstrip("-_."),
         "kubernetes.azure.com/ebpf-dataplane": "cilium",
         # LocalDNS runs with agentPoolProfiles[].localDNSProfile.mode Required (Preferred only validates the
         # setup, per the localdns-custom doc); the node label as AgentBaker sets it

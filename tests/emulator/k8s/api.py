@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from . import builtins, errors, patch as patches, selection, ssa, validation
+from . import builtins, decoding, errors, patch as patches, selection, ssa, validation
 from .errors import ApiError
 from .resources import ResourceType
 
@@ -187,6 +187,7 @@ class Api:
                 raise errors.unsupported_media_type(patch_type, [])
             if not isinstance(merged, dict):
                 raise errors.bad_request("the patched object is not a JSON object")
+            _typed(rtype, merged)
             meta = merged.setdefault("metadata", {})
             if meta.get("name") != name:
                 raise errors.bad_request("metadata.name: Invalid value: %s: field is immutable" % json.dumps(meta.get("name")))
@@ -200,6 +201,7 @@ class Api:
         config = _as_object(body)
         if not opts.manager:
             raise errors.bad_request("PATCH, application/apply-patch+yaml requires fieldManager to be set")
+        _typed(rtype, config)
         meta = config.get("metadata") or {}
         if meta.get("name") and meta["name"] != name:
             raise errors.bad_request("the name of the object (%s) does not match the name on the URL (%s)" % (meta["name"], name))
@@ -464,6 +466,7 @@ class Api:
 
     def _decode(self, rtype, body):
         obj = copy.deepcopy(_as_object(body))
+        _typed(rtype, obj)
         kind, api_version = obj.get("kind"), obj.get("apiVersion")
         if kind and kind != rtype.kind:
             raise errors.bad_request("the kind in the data (%s) does not match the expected kind (%s)" % (kind, rtype.kind))
@@ -622,6 +625,15 @@ def _as_object(body):
     if not isinstance(body, dict):
         raise errors.bad_request("the request body must be a JSON object")
     return body
+
+
+def _typed(rtype, obj):
+    """Refuse what the apiserver's typed decoding refuses (wrong JSON types), before anything reads the object."""
+    decoding.check_envelope(obj, rtype.kind)
+    if "metadata" in obj and obj["metadata"] is None:
+        obj["metadata"] = {}  # JSON null decodes to Go's zero value
+    if rtype.builtin:
+        decoding.check_builtin(obj, rtype.kind)
 
 
 def _encode_continue(rv, start):

@@ -86,6 +86,11 @@ def too_many_requests(retry_after=1):
                     {"retryAfterSeconds": retry_after}, {"Retry-After": str(retry_after)})
 
 
+def request_entity_too_large(limit):
+    # apiserver's limitedReadBody: NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", limit))
+    return ApiError(413, "RequestEntityTooLarge", "Request entity too large: limit is %d" % limit)
+
+
 def internal_error(message):
     return ApiError(500, "InternalError", "Internal error occurred: %s" % message, {"causes": [{"message": message}]})
 

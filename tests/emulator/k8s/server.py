@@ -26,6 +26,7 @@ PATCH_TYPES = {
 }
 NOT_FOUND = "the server could not find the requested resource"
 RETURNS_OBJECT_ON_DELETE = ("Pod", "Service")
+MAX_REQUEST_BODY = 3 * 1024 * 1024  # kube-apiserver --max-request-body-bytes default (3 MiB)
 
 
 def _json(status, obj, headers=None):
@@ -129,6 +130,8 @@ class ApiServer:
         auth = request.headers.get("Authorization") or ""
         if not auth.startswith("Bearer ") or auth[len("Bearer "):].strip() not in self.tokens:
             return _error(errors.unauthorized())
+        if request.oversized or len(request.body) > MAX_REQUEST_BODY:
+            return _error(errors.request_entity_too_large(MAX_REQUEST_BODY))
         if path == "/version":
             return _json(200, discovery.version(self.kubernetes_version))
         if path == "/api":
@@ -301,7 +304,7 @@ class ApiServer:
     def _delete(self, request, route):
         options = self._delete_options(request)
         obj, gone = self.api.delete(route.rtype, route.namespace, route.name, options,
-                                    (self._body(request, required=False) or {}).get("preconditions"))
+                                    self._delete_body(request).get("preconditions"))
         if not gone or route.rtype.kind in RETURNS_OBJECT_ON_DELETE or not route.rtype.builtin:
             return _json(200 if gone else 202, obj)
         details = {"name": route.name, "kind": route.rtype.plural, "uid": obj["metadata"].get("uid")}
@@ -404,8 +407,23 @@ class ApiServer:
         force = request.arg("force") in ("true", "1")
         return WriteOptions(dry_run=bool(dry_run), manager=self._manager(request), validation=validation, force=force)
 
-    def _delete_options(self, request):
+    def _delete_body(self, request):
+        """The DeleteOptions a DELETE may carry, refused as the typed decoder would when its shape is wrong."""
         body = self._body(request, required=False) or {}
+        for value, go_type in ((body, "v1.DeleteOptions"), (body.get("preconditions") if isinstance(body, dict) else None,
+                                                          "v1.Preconditions")):
+            if value is not None and not isinstance(value, dict):
+                raise errors.bad_request("json: cannot unmarshal %s into Go value of type %s"
+                                         % (type(value).__name__, go_type))
+        dry_run, propagation = body.get("dryRun"), body.get("propagationPolicy")
+        if not (dry_run is None or (isinstance(dry_run, list) and all(isinstance(v, str) for v in dry_run))) or not (
+                propagation is None or isinstance(propagation, str)):
+            raise errors.bad_request("json: cannot unmarshal DeleteOptions: dryRun must be a list of strings and "
+                                     "propagationPolicy a string")
+        return body
+
+    def _delete_options(self, request):
+        body = self._delete_body(request)
         dry_run = list(request.query.get("dryRun") or []) + list(body.get("dryRun") or [])
         propagation = request.arg("propagationPolicy") or body.get("propagationPolicy") or ""
         return WriteOptions(dry_run=bool(dry_run), manager=self._manager(request), propagation=propagation)

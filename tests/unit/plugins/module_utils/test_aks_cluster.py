@@ -548,14 +548,29 @@ def test_runner_refuses_impossible_changes_before_any_write():
     assert arm.writes == []
 
 
+def test_runner_creates_in_the_recorded_topology_with_a_warning():
+    """VNet 10.0.0.0/8, nodes 10.240.0.0/16, pods 10.40.0.0/13, no service CIDR: real ARM creates it, so do we."""
+    vnet = {"name": "vnet", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/8"]},
+                                           "subnets": [{"name": "nodes", "properties": {"addressPrefix": "10.240.0.0/16"}},
+                                                       {"name": "pods", "properties": {"addressPrefix": "10.40.0.0/13"}}]}}
+    arm = FakeArm(vnet=vnet)
+    az = FakeAz(arm, location="x", ipam_mode="vnet", system_pool=pool_params(vnet_subnet_id=NODES, pod_subnet_id=PODS))
+    result = aks_cluster_runner.ClusterRunner(az).run()
+    assert result["changed"] and result["operations"] == ["create"] and [w[0] for w in arm.writes] == ["PUT"]
+    [warning] = az.warnings
+    assert warning.startswith("[service-cidr-in-vnet] ")
+    assert "service_cidr 10.0.0.0/16 (AKS default) is inside VNet vnet address space 10.0.0.0/8" in warning
+
+
 def test_runner_reads_the_vnet_and_checks_it():
     vnet = {"name": "vnet", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/8"]},
-                                           "subnets": [{"name": "nodes"}, {"name": "pods"}]}}
+                                           "subnets": [{"name": "nodes", "properties": {"addressPrefix": "10.0.0.0/24"}},
+                                                       {"name": "pods", "properties": {"addressPrefix": "10.40.0.0/13"}}]}}
     arm = FakeArm(vnet=vnet)
     with pytest.raises(Failed) as failure:
         run(arm, location="x", system_pool=pool_params(vnet_subnet_id=NODES, pod_subnet_id=PODS))
-    assert failure.value.args[0]["failed_rules"] == ["vnet-overlap"]
-    assert "service_cidr 10.0.0.0/16 (AKS default) overlaps VNet vnet" in failure.value.args[0]["msg"]
+    assert failure.value.args[0]["failed_rules"] == ["service-cidr-subnet-overlap"]
+    assert "service_cidr 10.0.0.0/16 (AKS default) overlaps subnet nodes (10.0.0.0/24)" in failure.value.args[0]["msg"]
     assert ("GET vnet", "vnet") in arm.log and arm.writes == []
 
 

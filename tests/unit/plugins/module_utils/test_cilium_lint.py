@@ -6,59 +6,17 @@
 from __future__ import annotations
 
 import copy
-import pathlib
 
 import pytest
-import yaml
 
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium import lint as cilium_lint
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "cilium" / "examples"
-
-# Examples whose findings are not simply "none": file (relative to EXAMPLES) -> expected check ids.
-EXPECTED_EXAMPLE_FINDINGS = {
-    "policies/l3/requires/requires.yaml": ["requires-removed"],
-}
-
-ACNS_CHECKS = {"l7-needs-acns", "fqdn-needs-acns"}
+# (every upstream example policy is linted in tests/conformance/test_product_examples.py)
 L7_ALLOWED = cilium_lint.LintContext(l7=True, fqdn=True, node_selector_labels=False)
-
-
-def example_documents():
-    if not EXAMPLES.is_dir():
-        return []
-    docs = []
-    for path in sorted(EXAMPLES.rglob("*.y*ml")):
-        for index, doc in enumerate(yaml.safe_load_all(path.read_text(encoding="utf-8"))):
-            if doc:
-                docs.append(pytest.param(path.relative_to(EXAMPLES).as_posix(), doc, id="%s#%d" % (path.name, index)))
-    return docs
-
-
-def needs_acns(doc):
-    """Independent of the linter: does the example use an L7 rule block or toFQDNs anywhere?"""
-    text = yaml.safe_dump(doc)
-    return "toFQDNs" in text or any(("%s:" % kind) in text for kind in ("http", "kafka", "dns", "l7proto"))
 
 
 def checks(findings):
     return sorted(f["check"] for f in findings)
-
-
-@pytest.mark.parametrize("relpath,doc", example_documents() or [pytest.param(None, None, marks=pytest.mark.skip(
-    reason="reference examples not present at %s" % EXAMPLES))])
-def test_every_reference_example(relpath, doc):
-    findings = cilium_lint.lint_policy(doc, cilium_lint.NO_ACNS)
-    if relpath in EXPECTED_EXAMPLE_FINDINGS:
-        assert checks(findings) == sorted(EXPECTED_EXAMPLE_FINDINGS[relpath])
-    elif needs_acns(doc):
-        # L7 / FQDN examples must be flagged on a cluster without ACNS security...
-        assert ACNS_CHECKS & set(checks(findings)), findings
-        # ...and, apart from L7 in a cluster-wide policy, pass once ACNS L7 is on.
-        remaining = cilium_lint.errors(cilium_lint.lint_policy(doc, L7_ALLOWED))
-        assert {f["check"] for f in remaining} <= {"l7-in-ccnp"}, remaining
-    else:
-        assert findings == [], "plain L3/L4 example %s was flagged: %s" % (relpath, findings)
 
 
 def cnp(spec=None, specs=None, name="p", namespace="ns", kind=cilium_lint.CNP):

@@ -36,6 +36,12 @@ description:
     the data plane migration (azure to cilium, together with network policy cilium), then any other change.
   - A cluster found in the middle of an operation (C(Creating), C(Updating), C(Deleting), ...) is waited for
     before it is compared.
+  - On a custom VNet the cluster's identity gets the built-in C(Network Contributor) role on every subnet its
+    pools use (node and pod subnets), as C(az aks create) does for the node subnet and as AKS's docs require
+    for both. The identity's assignments at or above each subnet are looked up first; only missing ones are
+    created. A user-assigned identity is granted before the cluster is created, a system-assigned one right
+    after, once it exists. The caller needs C(Microsoft.Authorization/roleAssignments/write) on the subnets
+    (Owner, User Access Administrator or Role Based Access Control Administrator), or O(skip_subnet_role_assignment=true).
 author:
   - azcni.cilium contributors (@azcni)
 extends_documentation_fragment:
@@ -186,6 +192,13 @@ options:
         They reimage every node pool and cannot be undone. Without it a cluster needing one fails before any write.
     type: bool
     default: false
+  skip_subnet_role_assignment:
+    description:
+      - Do not look up or create the C(Network Contributor) role assignments of the cluster's identity on its
+        subnets (like C(az aks create --skip-subnet-role-assignment)), for callers who may not assign roles
+        and grant the rights another way.
+    type: bool
+    default: false
   wait:
     description:
       - Wait for the last operation to finish. Intermediate operations of a migration are always waited for.
@@ -296,7 +309,9 @@ cluster:
       type: list
       elements: dict
 operations:
-  description: Operations performed (planned, in check mode), in order.
+  description:
+    - Operations performed (planned, in check mode), in order. V(subnet-role-assignment) when role assignments
+      of the cluster identity on its subnets are created (see RV(subnet_role_assignments)).
   returned: always
   type: list
   elements: str
@@ -312,6 +327,18 @@ diff:
   returned: always
   type: dict
   sample: {before: {networkProfile: {networkDataplane: azure}}, after: {networkProfile: {networkDataplane: cilium}}}
+subnet_role_assignments:
+  description:
+    - The C(Network Contributor) role assignment of the cluster's identity on each subnet its pools use, with
+      its C(state) V(present) (found, also when inherited from the VNet or resource group), V(created), or
+      V(planned) (check mode). C(principal_id) is null in check mode for a new system-assigned identity.
+    - Empty in overlay mode and with O(skip_subnet_role_assignment=true).
+  returned: when O(state=present)
+  type: list
+  elements: dict
+  sample: [{scope: /subscriptions/0000/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/nodes,
+            role: Network Contributor, principal_id: 1b2c3d4e-0000-4000-8000-000000000000, state: created,
+            role_definition_id: /subscriptions/0000/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7}]
 waited_for_pending_operation:
   description: Whether the task first waited for an operation that was already running on the cluster.
   returned: when O(state=present)
@@ -371,6 +398,7 @@ ARGUMENT_SPEC = dict(
         security=dict(type="bool"),
     )),
     allow_migration=dict(type="bool", default=False),
+    skip_subnet_role_assignment=dict(type="bool", default=False),
     wait=dict(type="bool", default=True),
     wait_timeout=dict(type="int", default=1800),
 )

@@ -73,6 +73,20 @@ options:
       - Fail the task when Cilium is not healthy (after waiting, with O(wait)). The report is returned either way.
     type: bool
     default: false
+  check_workloads:
+    description:
+      - Also check the cluster's own workloads against the known limitations of Azure CNI Powered by Cilium that
+        apply to the Cilium version it runs, and return them in RV(workload_findings).
+      - Reads nodes, NetworkPolicies, CiliumNetworkPolicies, CiliumClusterwideNetworkPolicies, Services, pods and
+        CiliumIdentities of all namespaces in pages of 500 (each page dropped once folded in), so it needs
+        C(list) on those cluster-wide; off by default to keep the plain status cheap.
+      - "The checks: Services or host ports sharing an address:port across TCP/UDP (Cilium 1.16 or earlier),
+        hostNetwork pods selected by a policy, C(ipBlock) / CIDR rules covering pod or node addresses, the identity
+        count against 65,535 with the label keys that create the most identities, C(internalTrafficPolicy: Local)
+        (before 1.13), ingress policy on pods behind a Service (before 1.17), Windows nodes."
+    type: bool
+    default: false
+    version_added: "1.1.0"
 notes:
   - "Errors and warnings use C(cilium status)'s wording where it has one, for example
     C(cilium: 1 pods of DaemonSet cilium are not ready)."
@@ -397,6 +411,57 @@ waited:
   returned: always
   type: float
   sample: 0.21
+workload_findings:
+  version_added: "1.1.0"
+  description:
+    - With O(check_workloads), one entry per affected object for each limitation that applies to the cluster's
+      Cilium version (all of them when the version is unknown), errors first. At most 100 per limitation; the
+      rest are counted in a last entry whose C(object) is C((N more)).
+  returned: when O(check_workloads=true)
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The limitation, for example C(service-port-protocols), C(hostnetwork-policy), C(cidr-pod-node),
+        C(identity-limit), C(internal-traffic-policy-local), C(service-loopback-policy), C(windows-nodes).
+      type: str
+      sample: service-port-protocols
+    severity:
+      description: C(error), C(warning) or C(info). The identity count is C(info) below 50% of the limit,
+        C(warning) from 50% and C(error) from 90%.
+      type: str
+      sample: warning
+    object:
+      description: The object affected, as C(<Kind> <namespace>/<name>) (C(<Kind> <name>) when cluster-scoped).
+      type: str
+      sample: Service default/dns-tcp
+    message:
+      description: What was found, naming the other objects involved, and why it matters.
+      type: str
+      sample: "20.61.1.10:53 is shared across TCP/UDP by Service default/dns-tcp, Service default/dns-udp: on
+        Cilium 1.16.16 only one of them gets the traffic"
+    source:
+      description: Where the limitation is documented.
+      type: str
+      sample: "AKS docs, Azure CNI Powered by Cilium, Limitations"
+    related:
+      description: Other objects involved (the other Services, the hostNetwork pods selected).
+      type: list
+      elements: str
+      returned: for service-port-protocols and hostnetwork-policy
+      sample: ["Service default/dns-udp"]
+    count:
+      description: The number of CiliumIdentities.
+      type: int
+      returned: for identity-limit
+      sample: 412
+    top_labels:
+      description: The label keys that split identities the most, C({key, values, identities}), where
+        C(identities) is how many fewer identities there would be without that key.
+      type: list
+      elements: dict
+      returned: for identity-limit
+      sample: [{"key": "spark-app-selector", "values": 400, "identities": 399}]
 timed_out:
   description: Whether O(wait) ran out of time before Cilium became healthy.
   returned: always
@@ -416,6 +481,7 @@ ARGUMENT_SPEC = dict(
     wait_timeout=dict(type="int", default=300),
     ignore_warnings=dict(type="bool", default=False),
     fail_on_unhealthy=dict(type="bool", default=False),
+    check_workloads=dict(type="bool", default=False),
 )
 
 

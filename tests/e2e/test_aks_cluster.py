@@ -119,8 +119,10 @@ def test_vnet_mode_from_nothing_rerun_sends_no_writes(emulator, ansible):
     text = playbook(vnet_task(group), task("aks_cilium_cluster", vnet_args(group, name), name="cluster"))
     first, sent = run_logged(emulator, ansible, text)
     assert first.rc == 0, first.stdout
-    assert first.task("cluster")["operations"] == ["create"]
-    assert kinds(sent) == ["PUT resourcegroups", "PUT virtualnetworks", "PUT managedclusters"]
+    assert first.task("cluster")["operations"] == ["create", "subnet-role-assignment"]
+    # Network Contributor for the cluster's identity on the node and pod subnets (test_subnet_role_assignment.py)
+    assert kinds(sent) == ["PUT resourcegroups", "PUT virtualnetworks", "PUT managedclusters", "PUT roleassignments",
+                           "PUT roleassignments"]
     cluster = first.task("cluster")["cluster"]
     assert "networkPluginMode" not in cluster["networkProfile"]
     assert cluster["networkProfile"]["networkDataplane"] == "cilium"

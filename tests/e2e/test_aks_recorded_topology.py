@@ -30,7 +30,7 @@ def test_vnet_mode_with_the_default_service_cidr_inside_the_vnet_space_is_create
     done = ansible(text)
     assert done.rc == 0, done.stdout
     result = done.task("cluster")
-    assert result["changed"] and result["operations"] == ["create"]
+    assert result["changed"] and result["operations"] == ["create", "subnet-role-assignment"]  # identity rights on the subnets
     assert result["cluster"]["provisioningState"] == "Succeeded"
     stored = emulator.arm.cluster(group, name)["properties"]["networkProfile"]
     assert (stored["serviceCidr"], stored["dnsServiceIP"]) == ("10.0.0.0/16", "10.0.0.10")

@@ -16,6 +16,7 @@ from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_fields i
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import (
     VNET_RULE_IDS, check, failure, missing_subnets, warnings)
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_views import changed_only, diff_view, summary
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.role_assignment import SubnetGrant
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import subnet_parts
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
 from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_paths
@@ -33,6 +34,7 @@ class ClusterRunner(object):
         self.name = self.params["name"]
         self._sleep, self._clock = sleep, clock
         self.waited = False
+        self.grant = None  # the subnet role assignments still to make once the cluster's identity exists
 
     @property
     def clusters(self):
@@ -126,17 +128,28 @@ class ClusterRunner(object):
                                   % (self.rg, self.name, "; ".join(the_plan.reasons)), reasons=the_plan.reasons)
         self.preflight(intent, the_plan.after)
         before, after = changed_only(diff_view(existing), diff_view(the_plan.after))
-        result = dict(changed=bool(the_plan.steps), operations=the_plan.operations,
+        grant = SubnetGrant.plan(self.az, params, existing, the_plan.after)
+        operations = list(the_plan.operations)
+        if grant.missing:  # a known identity is granted first (as az does), a new system-assigned one once it exists
+            operations = [grant.OPERATION] + operations if grant.principal else operations + [grant.OPERATION]
+            after = dict(after, subnetRoleAssignments=grant.diff())
+        result = dict(changed=bool(the_plan.steps or grant.missing), operations=operations,
                       changes=diff_paths(diff_view(existing), diff_view(the_plan.after)),
-                      diff=dict(before=before, after=after), waited_for_pending_operation=self.waited)
-        if self.az.check_mode or not the_plan.steps:
+                      diff=dict(before=before, after=after), waited_for_pending_operation=self.waited,
+                      subnet_role_assignments=grant.report("planned"))
+        if self.az.check_mode or not result["changed"]:
             result["cluster"] = summary(the_plan.after)
             return result
+        if grant.principal:
+            grant.run()
+        else:
+            self.grant = grant
         current = existing
         for index, step in enumerate(the_plan.steps):
             last = index == len(the_plan.steps) - 1
             current = self.put(step, current, wait=params.get("wait", True) or not last)
         result["cluster"] = summary(current)
+        result["subnet_role_assignments"] = grant.report("created")
         return result
 
     def put(self, step, current, wait):
@@ -144,6 +157,11 @@ class ClusterRunner(object):
         what = "%s of cluster %s" % (step.operation, self.name)
         poller = self._azure("Operation %s on cluster" % step.operation, self.az.call,
                              self.clusters.begin_create_or_update, self.rg, self.name, body=body)
+        if self.grant is not None and step.operation == "create":
+            # right after the PUT, as az does: the new cluster has its identity, and AKS sees the rights sooner
+            created = self._azure("Reading cluster", self.az.get, self.clusters.get, self.rg, self.name)
+            self.grant.run(created, changed=True)
+            self.grant = None
         if not wait:
             return self._azure("Reading cluster", self.az.get, self.clusters.get, self.rg, self.name) or body
         return self._azure("Operation %s on cluster" % step.operation, self.az.wait, poller, what=what) or body

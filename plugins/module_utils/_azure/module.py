@@ -191,11 +191,12 @@ class AzureModule(ModuleBase):
 
     # --- calls on raw JSON -----------------------------------------------------------------------
     @staticmethod
-    def _invoke(operation, args, body):
+    def _invoke(operation, args, body, query=None):
         from azure.core import exceptions
 
+        extra = dict((key, value) for key, value in (("body", body), ("query", query)) if value is not None)
         try:
-            return operation(*args, body=body) if body is not None else operation(*args)
+            return operation(*args, **extra)
         except exceptions.AzureError as exc:
             raise to_azure_error(exc)
 
@@ -213,9 +214,9 @@ class AzureModule(ModuleBase):
         operation (``begin_*``) the SDK poller to ``wait`` on."""
         return self._invoke(operation, args, kwargs.get("body"))
 
-    def list(self, operation, *args):
-        """Every item of a paged list operation, as ARM sent them."""
-        return self._invoke(operation, args, None)
+    def list(self, operation, *args, **kwargs):
+        """Every item of a paged list operation, as ARM sent them (``query``: e.g. ``{"$filter": ...}``)."""
+        return self._invoke(operation, args, None, kwargs.get("query"))
 
     def wait(self, poller, timeout=None, what="operation"):
         """Wait for a poller; the final JSON. Polls at the interval the service asks for.

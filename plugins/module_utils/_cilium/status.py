@@ -20,6 +20,7 @@ import threading
 import time
 from collections import Counter
 
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium.limitations import check_workloads
 from ansible_collections.azcni.cilium.plugins.module_utils._common import config_flag
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.readiness import (
@@ -391,6 +392,9 @@ def run_status(module):
         report = status(module.client, params["namespace"], params["agent_daemonset"], params["operator_deployment"],
                         params["config_map"], wait=params["wait"], timeout=params["wait_timeout"],
                         ignore_warnings=params["ignore_warnings"])
+        if params.get("check_workloads"):  # the limitations of this Cilium version, on the cluster's own workloads
+            report["workload_findings"] = check_workloads(module.client, report["version"], params["namespace"],
+                                                          params["config_map"])
     except K8sApiError as exc:
         module.fail_k8s(exc, "Could not read the Cilium status in namespace %s" % params["namespace"])
     if params["fail_on_unhealthy"] and not report["healthy"]:

@@ -158,7 +158,7 @@ STR, INT, BOOL, ANY = "String", "Int32", "Boolean", "Object"
 STR_MAP = {"*": STR}
 DELEGATION = {"name": STR, "properties": {"serviceName": STR, "actions": [STR]}}
 SUBNET = {"name": STR, "id": STR, "properties": {"addressPrefix": STR, "addressPrefixes": [STR],
-                                                  "delegations": [DELEGATION], "*": ANY}}
+                                                 "delegations": [DELEGATION], "*": ANY}}
 GROUP_SHAPE = {"location": STR, "tags": STR_MAP, "managedBy": STR, "*": ANY}
 VNET_SHAPE = {"location": STR, "tags": STR_MAP, "properties": {
     "addressSpace": {"addressPrefixes": [STR]}, "subnets": [SUBNET], "*": ANY}, "*": ANY}

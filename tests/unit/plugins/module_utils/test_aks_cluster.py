@@ -554,7 +554,8 @@ def test_runner_creates_in_the_recorded_topology_with_a_warning():
                                            "subnets": [{"name": "nodes", "properties": {"addressPrefix": "10.240.0.0/16"}},
                                                        {"name": "pods", "properties": {"addressPrefix": "10.40.0.0/13"}}]}}
     arm = FakeArm(vnet=vnet)
-    az = FakeAz(arm, location="x", ipam_mode="vnet", system_pool=pool_params(vnet_subnet_id=NODES, pod_subnet_id=PODS))
+    az = FakeAz(arm, location="x", ipam_mode="vnet", system_pool=pool_params(vnet_subnet_id=NODES, pod_subnet_id=PODS),
+                skip_subnet_role_assignment=True)  # the subnet rights have their own tests (test_aks_role_assignment.py)
     result = aks_cluster_runner.ClusterRunner(az).run()
     assert result["changed"] and result["operations"] == ["create"] and [w[0] for w in arm.writes] == ["PUT"]
     [warning] = az.warnings
@@ -591,7 +592,8 @@ def test_runner_check_mode_plans_the_create_while_the_vnet_does_not_exist_yet(vn
     arm = FakeArm(vnet=vnet)
     az = FakeAz(arm, check_mode=True, **options)
     result = aks_cluster_runner.ClusterRunner(az).run()
-    assert result["changed"] and result["operations"] == ["create"] and arm.writes == []
+    # the new identity's Network Contributor on both subnets is planned too (test_aks_role_assignment.py)
+    assert result["changed"] and result["operations"] == ["create", "subnet-role-assignment"] and arm.writes == []
     assert result["diff"]["after"]["agentPoolProfiles"]["nodepool1"]["podSubnetID"] == PODS
     [warning] = az.warnings
     assert "does not exist yet" in warning and ("VNet vnet not found" if vnet is None else "has no pod_subnet_id pods") in warning

@@ -32,8 +32,14 @@ description:
     the data plane back to azure, the subnets, VM size, zones or max_pods of an existing pool, a
     Kubernetes downgrade) fail before the call with the reason.
   - The one-way migrations AKS allows run only with O(allow_migration=true), as separate operations in
-    the order AKS requires. First the IPAM migration (kubenet or node-subnet Azure CNI to overlay), then
-    the data plane migration (azure to cilium, together with network policy cilium), then any other change.
+    the order AKS requires. An NPM or Calico engine is uninstalled first (C(remove-policy)) when the IPAM mode moves
+    to overlay, then the IPAM migration (kubenet or node-subnet Azure CNI to overlay), then the data plane
+    migration (azure to cilium, together with network policy cilium), then any other change.
+  - Before a migration's first write the checks of M(azcni.cilium.aks_cilium_migration_info) run (one
+    implementation) - node auto-provisioning, Windows pools, Kubernetes and Cilium versions, kubenet's identity,
+    PodDisruptionBudgets that would block the drain, the Cilium identity count. While one stands the task fails with
+    C(blockers) and nothing is written; O(ignore_blockers) accepts named ones. The in-cluster checks read the
+    cluster's API with its user credentials from Azure (in memory).
   - A cluster found in the middle of an operation (C(Creating), C(Updating), C(Deleting), ...) is waited for
     before it is compared.
   - On a custom VNet the cluster's identity gets the built-in C(Network Contributor) role on every subnet its
@@ -192,6 +198,14 @@ options:
         They reimage every node pool and cannot be undone. Without it a cluster needing one fails before any write.
     type: bool
     default: false
+  ignore_blockers:
+    description:
+      - Ids of migration blockers to accept (see M(azcni.cilium.aks_cilium_migration_info)), for example
+        V(pdb-slow-drain) or V(node-auto-provisioning). Each accepted blocker is reported as a warning; AKS may
+        still refuse the operation.
+    type: list
+    elements: str
+    default: []
   skip_subnet_role_assignment:
     description:
       - Do not look up or create the C(Network Contributor) role assignments of the cluster's identity on its
@@ -349,6 +363,12 @@ failed_rules:
   type: list
   elements: str
   sample: [service-cidr-size]
+blockers:
+  description: The migration blockers that stand (C({id, message, object})), when the task refused to migrate.
+  returned: when a blocker stands
+  type: list
+  elements: dict
+  sample: [{id: pdb-no-disruptions, object: poddisruptionbudget/default/web, message: "PodDisruptionBudget ..."}]
 reasons:
   description: Why the requested changes cannot be made.
   returned: when a change is impossible
@@ -359,6 +379,7 @@ reasons:
 
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_runner import run_cluster
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureModule
+from ansible_collections.azcni.cilium.plugins.module_utils._migration.runner import gate
 
 POOL_SPEC = dict(
     name=dict(type="str"),
@@ -398,6 +419,7 @@ ARGUMENT_SPEC = dict(
         security=dict(type="bool"),
     )),
     allow_migration=dict(type="bool", default=False),
+    ignore_blockers=dict(type="list", elements="str", default=[]),
     skip_subnet_role_assignment=dict(type="bool", default=False),
     wait=dict(type="bool", default=True),
     wait_timeout=dict(type="int", default=1800),
@@ -405,7 +427,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    run_cluster(AzureModule(ARGUMENT_SPEC, supports_check_mode=True))
+    run_cluster(AzureModule(ARGUMENT_SPEC, supports_check_mode=True), gate=gate)
 
 
 if __name__ == "__main__":

@@ -28,15 +28,18 @@ from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules im
 
 
 def effective_mode(params, existing):
-    """The ipam_mode to aim for: the option, else the cluster's own mode, else what the options imply.
+    """The IPAM mode to aim for (overlay | vnet | node-subnet): the option, else the cluster's own mode,
+    else what the options imply.
 
-    Kubenet and legacy node-subnet clusters can only go to overlay, so that is what an omitted
-    ipam_mode means for them (the plan then asks for allow_migration).
+    An existing Azure CNI cluster keeps its mode (AKS changes the data plane in place from any Azure CNI
+    IPAM mode: update-azure-cni); a kubenet cluster can only go to overlay, so that is what an omitted
+    ipam_mode means for it (the plan then asks for allow_migration).
     """
     if params.get("ipam_mode"):
-        return params["ipam_mode"]
+        return params["ipam_mode"].replace("_", "-")
     if existing is not None:
-        return "vnet" if ipam_of(existing) == "vnet" else "overlay"
+        current = ipam_of(existing)
+        return current if current in ("vnet", "node-subnet") else "overlay"
     return "vnet" if (params.get("system_pool") or {}).get("pod_subnet_id") else "overlay"
 
 

@@ -22,13 +22,17 @@ from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import 
 from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_paths
 
 TERMINAL_STATES = ("succeeded", "failed", "canceled")
+MIGRATION_OPERATIONS = ("remove-policy", "migrate-ipam", "migrate-dataplane")
 
 
 class ClusterRunner(object):
     """Runs aks_cilium_cluster on an AzureModule."""
 
-    def __init__(self, az, sleep=time.sleep, clock=time.monotonic):
+    def __init__(self, az, sleep=time.sleep, clock=time.monotonic, gate=None):
         self.az = az
+        # gate(az, params, cluster, plan) -> (standing blockers, accepted blockers, warnings): the migration
+        # checks, which need the cluster's own objects; given by the module (see _migration.runner)
+        self.gate = gate
         self.params = az.params
         self.rg = self.params["resource_group"]
         self.name = self.params["name"]
@@ -127,6 +131,7 @@ class ClusterRunner(object):
             self.az.fail_json(msg="Cannot apply the requested changes to cluster %s/%s, nothing was changed: %s"
                                   % (self.rg, self.name, "; ".join(the_plan.reasons)), reasons=the_plan.reasons)
         self.preflight(intent, the_plan.after)
+        self.check_migration(existing, the_plan)
         before, after = changed_only(diff_view(existing), diff_view(the_plan.after))
         grant = SubnetGrant.plan(self.az, params, existing, the_plan.after)
         operations = list(the_plan.operations)
@@ -152,6 +157,21 @@ class ClusterRunner(object):
         result["subnet_role_assignments"] = grant.report("created")
         return result
 
+    def check_migration(self, existing, the_plan):
+        """Before a migration's first write: refuse while a blocker stands that ignore_blockers does not accept."""
+        if self.gate is None or not any(step.operation in MIGRATION_OPERATIONS for step in the_plan.steps):
+            return
+        standing, accepted, warnings = self.gate(self.az, self.params, existing, the_plan)
+        for item in accepted:
+            self.az.warn("Blocker %s accepted by ignore_blockers: %s" % (item["id"], item["message"]))
+        for item in warnings:
+            self.az.warn("Migration: %s" % item["message"])
+        if standing:
+            self.az.fail_json(msg="Cannot migrate cluster %s/%s yet, nothing was changed: %s. Fix them, or accept one "
+                                  "with ignore_blockers: [id]." % (self.rg, self.name, "; ".join(
+                                      "%s: %s" % (b["id"], b["message"]) for b in standing)),
+                              blockers=standing, operations=the_plan.operations)
+
     def put(self, step, current, wait):
         body = step.patch if step.operation == "create" else strip_read_only(merge(current, step.patch))
         what = "%s of cluster %s" % (step.operation, self.name)
@@ -167,5 +187,5 @@ class ClusterRunner(object):
         return self._azure("Operation %s on cluster" % step.operation, self.az.wait, poller, what=what) or body
 
 
-def run_cluster(az):
-    az.exit_json(**ClusterRunner(az).run())
+def run_cluster(az, gate=None):
+    az.exit_json(**ClusterRunner(az, gate=gate).run())

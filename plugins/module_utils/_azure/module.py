@@ -99,6 +99,24 @@ def to_azure_error(exc):
     return AzureError(str(exc), code=type(exc).__name__)
 
 
+def pipeline_client(credential, cloud, session, verify=True):
+    """azure-core's pipeline as the SDK clients build it: retries, bearer token, ARM's provider
+    registration and logging policies, TLS verified against REQUESTS_CA_BUNDLE or the system store.
+    (Also what the aks_clusters inventory plugin sends through, outside any module.)"""
+    from azure.core import PipelineClient
+    from azure.core.pipeline import policies
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.mgmt.core.policies import ARMAutoResourceProviderRegistrationPolicy, ARMChallengeAuthenticationPolicy
+    from azure.mgmt.core.policies import ARMHttpLoggingPolicy
+
+    retry = dict((key, value) for key, value in CLIENT_SETTINGS.items() if key.startswith("retry_"))
+    pipeline = [policies.RequestIdPolicy(), policies.HeadersPolicy(), policies.UserAgentPolicy(user_agent=USER_AGENT),
+                ARMAutoResourceProviderRegistrationPolicy(), policies.RetryPolicy(**retry),
+                ARMChallengeAuthenticationPolicy(credential, scope_for(cloud)), ARMHttpLoggingPolicy()]
+    return PipelineClient(cloud.resource_manager, policies=pipeline,
+                          transport=RequestsTransport(session=session, session_owner=False, connection_verify=verify))
+
+
 class AzureModule(ModuleBase):
     """AnsibleModule plus lazily built Azure credential, cloud and SDK clients."""
 
@@ -173,21 +191,7 @@ class AzureModule(ModuleBase):
         return self._api
 
     def _pipeline_client(self):
-        """azure-core's pipeline as the SDK clients build it: retries, bearer token, ARM's provider
-        registration and logging policies, TLS verified against REQUESTS_CA_BUNDLE or the system store."""
-        from azure.core import PipelineClient
-        from azure.core.pipeline import policies
-        from azure.core.pipeline.transport import RequestsTransport
-        from azure.mgmt.core.policies import ARMAutoResourceProviderRegistrationPolicy, ARMChallengeAuthenticationPolicy
-        from azure.mgmt.core.policies import ARMHttpLoggingPolicy
-
-        retry = dict((key, value) for key, value in CLIENT_SETTINGS.items() if key.startswith("retry_"))
-        pipeline = [policies.RequestIdPolicy(), policies.HeadersPolicy(), policies.UserAgentPolicy(user_agent=USER_AGENT),
-                    ARMAutoResourceProviderRegistrationPolicy(), policies.RetryPolicy(**retry),
-                    ARMChallengeAuthenticationPolicy(self.credential, scope_for(self.cloud)), ARMHttpLoggingPolicy()]
-        return PipelineClient(self.cloud.resource_manager, policies=pipeline,
-                              transport=RequestsTransport(session=self.session, session_owner=False,
-                                                          connection_verify=self.verify))
+        return pipeline_client(self.credential, self.cloud, self.session, self.verify)
 
     # --- calls on raw JSON -----------------------------------------------------------------------
     @staticmethod

@@ -115,8 +115,10 @@ def test_mode_is_inferred_from_the_pod_subnet_on_create_and_kept_on_update():
     assert aks_cluster.effective_mode(params(system_pool=pool_params(pod_subnet_id=PODS)), None) == "vnet"
     assert aks_cluster.effective_mode(params(), None) == "overlay"
     assert aks_cluster.effective_mode(params(), returned_cluster("vnet")) == "vnet"
-    assert aks_cluster.effective_mode(params(), returned_cluster("kubenet")) == "overlay"
+    assert aks_cluster.effective_mode(params(), returned_cluster("kubenet", plugin="kubenet")) == "overlay"
+    assert aks_cluster.effective_mode(params(), returned_cluster("node-subnet")) == "node-subnet"
     assert aks_cluster.effective_mode(params(ipam_mode="vnet"), returned_cluster("overlay")) == "vnet"
+    assert aks_cluster.effective_mode(params(ipam_mode="node_subnet"), None) == "node-subnet"
 
 
 def test_create_with_autoscaler_starts_at_min_count_and_tier_gets_base_sku():
@@ -322,17 +324,19 @@ def test_migration_needs_allow_migration_and_says_which():
     assert "IPAM kubenet -> overlay, data plane azure -> cilium" in result.reasons[0]
 
 
-@pytest.mark.parametrize("change, reason", [
-    (lambda c: c["properties"]["agentPoolProfiles"].append({"name": "win", "osType": "Windows"}), "Windows node pools (win)"),
-    (lambda c: c["properties"].update(nodeProvisioningProfile={"mode": "Auto"}), "node auto-provisioning must be disabled"),
-    (lambda c: c["properties"].update(currentKubernetesVersion="1.26.6"), "needs Kubernetes 1.27 or later"),
-    (lambda c: c["properties"]["networkProfile"].update(networkPolicy="calico"), "without a network policy engine (it has calico)"),
-])
-def test_migration_preconditions(change, reason):
-    existing = returned_cluster("kubenet", dataplane="azure", policy="none", plugin="kubenet")
-    change(existing)
+def test_kubenet_with_a_policy_engine_uninstalls_it_first_in_its_own_operation():
+    existing = returned_cluster("kubenet", dataplane="azure", policy="calico", plugin="kubenet")
     result = plan_for(existing, allow_migration=True)
-    assert any(reason in r for r in result.reasons), result.reasons
+    assert result.reasons == [] and result.operations == ["remove-policy", "migrate-ipam", "migrate-dataplane"]
+    assert result.steps[0].patch == {"properties": {"networkProfile": {"networkPolicy": "none"}}}
+    network = result.after["properties"]["networkProfile"]
+    assert (network["networkPluginMode"], network["networkDataplane"], network["networkPolicy"]) == (
+        "overlay", "cilium", "cilium")
+
+
+def test_a_policy_engine_on_a_dataplane_only_migration_goes_with_the_dataplane_step():
+    result = plan_for(returned_cluster(dataplane="azure", policy="azure"), allow_migration=True)
+    assert result.operations == ["migrate-dataplane"]
 
 
 def test_node_subnet_cluster_migrating_to_overlay_needs_a_pod_cidr():

@@ -17,12 +17,14 @@ from urllib.parse import parse_qs, urlsplit
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # what the product was written against (the AKS, network and resources API versions of its docs)
-EXPECTED = {"microsoft.containerservice": "2026-08-01", "microsoft.network": "2026-03-01", None: "2025-04-01"}
+EXPECTED = {"microsoft.containerservice": "2026-08-01", "microsoft.network": "2026-03-01", None: "2025-04-01",
+            "microsoft.authorization": "2022-04-01", "microsoft.managedidentity": "2023-01-31"}
 
 
 def provider(path):
+    # the last provider names the resource type (a role assignment on a subnet is Microsoft.Authorization's)
     parts = path.lower().split("/")
-    return parts[parts.index("providers") + 1] if "providers" in parts else None
+    return parts[len(parts) - 1 - parts[::-1].index("providers") + 1] if "providers" in parts else None
 
 
 def test_every_arm_call_pins_its_api_version(emulator, ansible, tmp_path):
@@ -49,4 +51,4 @@ def test_every_arm_call_pins_its_api_version(emulator, ansible, tmp_path):
     assert seen, "no ARM request was logged"
     wrong = {key: calls[:3] for key, calls in seen.items() if EXPECTED.get(key[0]) != key[1]}
     assert not wrong, "requests with another api-version than %s: %s" % (EXPECTED, wrong)
-    assert {key[0] for key in seen} == set(EXPECTED), seen.keys()
+    assert {"microsoft.containerservice", "microsoft.network", None} <= {key[0] for key in seen}, seen.keys()

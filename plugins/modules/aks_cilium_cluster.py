@@ -183,15 +183,51 @@ options:
         type: str
   advanced_networking:
     description:
-      - Advanced Container Networking Services. Features not mentioned keep their current state.
+      - Advanced Container Networking Services (ACNS), C(networkProfile.advancedNetworking). Options not mentioned
+        keep the cluster's value (on create, off).
+      - "Checked before any write (each failure names its rule): FQDN and L7 policies and WireGuard need
+        O(advanced_networking.security)
+        (C(acns-policies-need-security), C(acns-wireguard-needs-security)); FQDN/L7 need Kubernetes 1.29 or later
+        (C(acns-fqdn-kubernetes-version)); L7 is limited to 1,000 nodes (C(acns-l7-node-limit)); C(bpfveth) needs
+        Kubernetes 1.33 or later, Azure Linux 3.0 or Ubuntu 24.04 nodes and no Static Egress Gateway
+        (C(acns-bpfveth-kubernetes-version), C(acns-bpfveth-node-os), C(acns-bpfveth-static-egress)); WireGuard needs
+        UDP 51871 open between the nodes, checked on the node subnet's network security group when the VNet can be read
+        (C(acns-wireguard-udp-51871))."
+      - Turning WireGuard on restarts the Cilium agents; with O(wait) the task waits for that rollout and for every
+        CiliumNode to publish its C(network.cilium.io/wg-pub-key), and returns RV(wireguard).
     type: dict
     suboptions:
       observability:
-        description: Hubble flow logs and network metrics.
+        description: Hubble (flow logs and network metrics; Hubble Relay runs in kube-system).
         type: bool
       security:
-        description: FQDN filtering and L7 network policies (needs the Cilium data plane, which the cluster always has).
+        description:
+          - ACNS security (needs the Cilium data plane, which the cluster always has). Turned on by asking for
+            O(advanced_networking.network_policies=fqdn), O(advanced_networking.network_policies=l7) or WireGuard unless
+            given; turning it on without a policy mode gets AKS's default, C(fqdn); turning it off turns the policy mode off.
         type: bool
+      network_policies:
+        description:
+          - C(security.advancedNetworkPolicies). C(fqdn) enforces FQDN policies (the DNS proxy); C(l7) also HTTP, gRPC and
+            Kafka rules (the C(cilium-envoy) DaemonSet runs beside the agents); C(none) neither.
+        type: str
+        choices: [none, fqdn, l7]
+      transit_encryption:
+        description: C(security.transitEncryption.type). C(wireguard) encrypts pod traffic between nodes.
+        type: str
+        choices: [none, wireguard]
+      acceleration:
+        description: C(performance.accelerationMode). C(bpfveth) is eBPF host routing.
+        type: str
+        choices: [none, bpfveth]
+  container_network_logs:
+    description:
+      - Container network (flow) logs, C(azureMonitorProfile.containerInsights.containerNetworkLogs). Needs ACNS
+        observability and Kubernetes 1.33 or later (C(acns-flow-logs-need-observability),
+        C(acns-flow-logs-kubernetes-version)). What is captured is then defined in the cluster by
+        C(ContainerNetworkLog) objects (M(azcni.cilium.cilium_policy) applies them).
+      - Not given keeps the cluster's value.
+    type: bool
   allow_migration:
     description:
       - Allow the one-way migrations of an existing cluster (IPAM to overlay, data plane azure to cilium).
@@ -268,6 +304,15 @@ EXAMPLES = r"""
       pod_subnet_id: "{{ network.subnet_ids.pods }}"
     advanced_networking:
       observability: true
+
+- name: L7 policies and WireGuard on an existing cluster (waits for the agent rollout)
+  azcni.cilium.aks_cilium_cluster:
+    name: aks-overlay
+    resource_group: rg-aks-cilium
+    advanced_networking:
+      network_policies: l7
+      transit_encryption: wireguard
+    container_network_logs: true
 
 - name: Migrate an existing Azure CNI cluster to overlay and the Cilium data plane
   azcni.cilium.aks_cilium_cluster:
@@ -357,6 +402,26 @@ waited_for_pending_operation:
   description: Whether the task first waited for an operation that was already running on the cluster.
   returned: when O(state=present)
   type: bool
+wireguard:
+  description:
+    - After the task turned WireGuard on (with O(wait)), the Cilium agent rollout it waited for and the nodes
+      publishing a WireGuard key.
+  returned: when the task turned WireGuard on
+  type: dict
+  contains:
+    agent:
+      description: The last rollout status of the agent DaemonSet, as C(kubectl rollout status) prints it.
+      type: str
+    nodes:
+      description: CiliumNode objects.
+      type: int
+    nodes_with_key:
+      description: CiliumNodes with the C(network.cilium.io/wg-pub-key) annotation (all of them, or the task fails).
+      type: int
+    waited:
+      description: Seconds spent waiting.
+      type: float
+  sample: {agent: 'daemon set "cilium" successfully rolled out', nodes: 3, nodes_with_key: 3, waited: 4.2}
 failed_rules:
   description: Ids of the pre-flight rules the request broke.
   returned: when a pre-flight check fails
@@ -417,7 +482,11 @@ ARGUMENT_SPEC = dict(
     advanced_networking=dict(type="dict", options=dict(
         observability=dict(type="bool"),
         security=dict(type="bool"),
+        network_policies=dict(type="str", choices=["none", "fqdn", "l7"]),
+        transit_encryption=dict(type="str", choices=["none", "wireguard"]),
+        acceleration=dict(type="str", choices=["none", "bpfveth"]),
     )),
+    container_network_logs=dict(type="bool"),
     allow_migration=dict(type="bool", default=False),
     ignore_blockers=dict(type="list", elements="str", default=[]),
     skip_subnet_role_assignment=dict(type="bool", default=False),

@@ -90,8 +90,12 @@ options:
 notes:
   - "Errors and warnings use C(cilium status)'s wording where it has one, for example
     C(cilium: 1 pods of DaemonSet cilium are not ready)."
-  - ACNS observability is reported on when C(enable-hubble) is C(true) in the ConfigMap; ACNS security
-    (FQDN filtering, L7 policies) when C(enable-l7-proxy) is C(true).
+  - "The ACNS state (RV(acns)) is read from Cilium's own cilium-config keys: C(enable-hubble) (observability),
+    C(enable-l7-proxy) (FQDN policies, through the DNS proxy) with C(external-envoy-proxy) (L7 policies, through the
+    C(cilium-envoy) DaemonSet), C(enable-wireguard) (transit encryption) and C(enable-host-legacy-routing=false)
+    (eBPF host routing). A feature that is on needs its workload: the C(cilium-envoy) DaemonSet for L7, the
+    C(hubble-relay) Deployment for observability, a C(network.cilium.io/wg-pub-key) annotation on every
+    CiliumNode for WireGuard; otherwise the report is unhealthy."
   - The cluster is taken to be AKS-managed when the workloads carry the AKS labels
     C(kubernetes.azure.com/ebpf-dataplane=cilium) or C(kubernetes.azure.com/managedby=aks); RV(aks_evidence)
     lists which.
@@ -394,18 +398,65 @@ aks_evidence:
   elements: str
   sample: ["DaemonSet cilium runs only on nodes labelled kubernetes.azure.com/ebpf-dataplane=cilium"]
 acns:
-  description: Advanced Container Networking Services features, as the Cilium configuration shows them.
+  description:
+    - Advanced Container Networking Services as the cluster runs them, in M(azcni.cilium.aks_cilium_cluster)'s spelling.
   returned: always
   type: dict
   contains:
+    enabled:
+      description: Some ACNS feature is on.
+      type: bool
+      sample: true
     observability:
       description: Hubble is enabled.
       type: bool
-      sample: false
+      sample: true
     security:
-      description: The L7 proxy is enabled, which FQDN filtering and L7 policies need.
+      description: FQDN/L7 policies or transit encryption are on.
       type: bool
-      sample: false
+      sample: true
+    network_policies:
+      description: C(none), C(fqdn) or C(l7).
+      type: str
+      sample: l7
+    transit_encryption:
+      description: C(none) or C(wireguard).
+      type: str
+      sample: wireguard
+    acceleration:
+      description: C(none) or C(bpfveth) (eBPF host routing).
+      type: str
+      sample: none
+envoy:
+  description:
+    - The C(cilium-envoy) DaemonSet L7 policies need (same fields as RV(agent)); null unless L7 policies are on.
+  returned: always
+  type: dict
+  sample: {name: cilium-envoy, present: true, desired: 3, ready: 3, available: 3, updated: 3}
+hubble_relay:
+  description: The C(hubble-relay) Deployment (same fields as RV(operator)); null unless observability is on.
+  returned: always
+  type: dict
+  sample: {name: hubble-relay, present: true, replicas: 1, ready: 1, available: 1}
+encryption:
+  description: Transit encryption coverage.
+  returned: always
+  type: dict
+  contains:
+    mode:
+      description: C(wireguard) or C(none).
+      type: str
+    nodes:
+      description: CiliumNode objects (0 when WireGuard is off; they are then not read).
+      type: int
+    nodes_with_key:
+      description: CiliumNodes carrying the C(network.cilium.io/wg-pub-key) annotation.
+      type: int
+    nodes_without_key:
+      description: Names of the CiliumNodes without one, with WireGuard on.
+      type: list
+      elements: str
+  sample: {mode: wireguard, nodes: 3, nodes_with_key: 3, nodes_without_key: []}
 waited:
   description: Seconds the task spent collecting (and, with O(wait), waiting).
   returned: always

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import acns
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cidr import (
     RESERVED_RANGES, overlaps, parse_network, reserved_overlap)
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import subnet_parts
@@ -56,6 +57,14 @@ class Facts:
     given: frozenset = frozenset()  # option names the user set (rules about the input itself)
     defaults: frozenset = frozenset()  # fields filled from AKS defaults, named as such in messages
     vnet: dict | None = None  # the raw VNet of vnet_subnet_id, once read from Azure
+    # ACNS (_aks.acns): the state asked for, the Kubernetes (major, minor) the cluster will run (None: left to
+    # AKS), every agentPoolProfile after the change, Static Egress Gateway on, the node subnet's NSG and prefix
+    acns: dict | None = None
+    kubernetes_version: tuple | None = None
+    acns_pools: list = field(default_factory=list)
+    static_egress: bool = False
+    node_nsg: dict | None = None
+    node_subnet_prefix: str | None = None
 
     def label(self, name):
         text = "%s %s" % (name, getattr(self, name))
@@ -282,9 +291,15 @@ def _subnets_exist(facts):
     return None
 
 
+def node_subnet(facts):
+    """The node subnet as ``facts.vnet`` has it (a dict), or None."""
+    parts = _subnet(facts.vnet_subnet_id)
+    return _vnet_subnets(facts).get(parts["subnet"].lower()) if parts and facts.vnet is not None else None
+
+
 def _node_subnet_not_delegated(facts):
     parts = _subnet(facts.vnet_subnet_id)
-    subnet = _vnet_subnets(facts).get(parts["subnet"].lower()) if parts and facts.vnet is not None else None
+    subnet = node_subnet(facts)
     delegations = ((subnet or {}).get("properties") or {}).get("delegations") or []
     if delegations:
         names = [(d.get("properties") or {}).get("serviceName") or d.get("name") for d in delegations]
@@ -408,6 +423,8 @@ RULES = (
          "added there later will collide with the cluster's service IPs", needs_vnet=True, warning=True),
 )
 
+
+RULES += tuple(Rule(*row) for row in acns.RULES)  # Advanced Container Networking Services: _aks/acns.py
 
 VNET_RULE_IDS = tuple(rule.rule_id for rule in RULES if rule.needs_vnet)
 

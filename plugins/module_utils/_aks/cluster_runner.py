@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import acns
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.acns_rollout import (
+    WireGuardWaitError, cluster_client, wait_for_wireguard)
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster import Intent, desired_patch, facts_for, merge
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_plan import plan
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_fields import provisioning_state, strip_read_only
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import (
-    VNET_RULE_IDS, check, failure, missing_subnets, warnings)
+    VNET_RULE_IDS, check, failure, missing_subnets, node_subnet, warnings)
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_views import changed_only, diff_view, summary
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.role_assignment import SubnetGrant
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import parse as resource_id_parse
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import subnet_parts
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
 from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_paths
@@ -82,8 +86,8 @@ class ClusterRunner(object):
             self._azure("Deleting cluster", self.az.wait, poller, what="deletion of cluster %s" % self.name)
         return result
 
-    def preflight(self, intent, final):
-        facts = facts_for(intent, final)
+    def preflight(self, intent, final, existing=None):
+        facts = facts_for(intent, final, existing)
         failures = check(facts)
         if not failures and facts.vnet_subnet_id:
             failures = self.check_vnet(facts)
@@ -109,6 +113,7 @@ class ClusterRunner(object):
         elif missing_subnets(facts):
             absent = "VNet %s has no %s" % (parts["vnet"], " and no ".join(missing_subnets(facts)))
         else:
+            self.read_node_nsg(facts)
             for _rule_id, message in warnings(facts):
                 self.az.warn(message)
             return check(facts)
@@ -117,6 +122,23 @@ class ClusterRunner(object):
                          "checks that need it were skipped: %s." % (absent, ", ".join(VNET_RULE_IDS)))
             return []
         return check(facts) if facts.vnet is not None else [failure("subnets-exist", absent)]
+
+    def read_node_nsg(self, facts):
+        """With WireGuard asked for: the node subnet's network security group (for acns-wireguard-udp-51871)."""
+        if not facts.acns or facts.acns["transit_encryption"] != "wireguard":
+            return
+        properties = (node_subnet(facts) or {}).get("properties") or {}
+        facts.node_subnet_prefix = properties.get("addressPrefix") or (properties.get("addressPrefixes") or [None])[0]
+        nsg_id = (properties.get("networkSecurityGroup") or {}).get("id")
+        parts = resource_id_parse(nsg_id)
+        if not parts.get("name"):
+            return
+        try:
+            facts.node_nsg = self.az.get(self.az.client("network").network_security_groups.get,
+                                         parts["resource_group"], parts["name"])
+        except AzureError as exc:
+            self.az.warn("Could not read network security group %s (%s); the UDP 51871 check for WireGuard was "
+                         "skipped." % (nsg_id, exc))
 
     def present(self, existing):
         params = self.params
@@ -130,7 +152,7 @@ class ClusterRunner(object):
         if the_plan.reasons:  # what AKS cannot do at all comes before how the request is written
             self.az.fail_json(msg="Cannot apply the requested changes to cluster %s/%s, nothing was changed: %s"
                                   % (self.rg, self.name, "; ".join(the_plan.reasons)), reasons=the_plan.reasons)
-        self.preflight(intent, the_plan.after)
+        self.preflight(intent, the_plan.after, existing)
         self.check_migration(existing, the_plan)
         before, after = changed_only(diff_view(existing), diff_view(the_plan.after))
         grant = SubnetGrant.plan(self.az, params, existing, the_plan.after)
@@ -155,7 +177,23 @@ class ClusterRunner(object):
             current = self.put(step, current, wait=params.get("wait", True) or not last)
         result["cluster"] = summary(current)
         result["subnet_role_assignments"] = grant.report("created")
+        if params.get("wait", True) and self.turns_on_wireguard(intent, existing):
+            result["wireguard"] = self.wait_for_wireguard()
         return result
+
+    @staticmethod
+    def turns_on_wireguard(intent, existing):
+        before = acns.current(existing) or acns.NOTHING
+        return intent.acns(existing)["transit_encryption"] == "wireguard" != before["transit_encryption"]
+
+    def wait_for_wireguard(self):
+        """Turning WireGuard on restarts the Cilium agents: wait for that rollout and for every node's key."""
+        timeout = self.params.get("wait_timeout") or 1800
+        try:
+            client = cluster_client(self.az, self.clusters, self.rg, self.name)
+            return wait_for_wireguard(client, timeout, clock=self._clock, sleep=self._sleep)
+        except WireGuardWaitError as exc:
+            self.az.fail_json(msg="Cluster %s/%s was updated, but %s" % (self.rg, self.name, exc), changed=True)
 
     def check_migration(self, existing, the_plan):
         """Before a migration's first write: refuse while a blocker stands that ignore_blockers does not accept."""

@@ -32,6 +32,7 @@ _CLUSTER = _RG + "/providers/Microsoft.ContainerService/managedClusters/{1}"
 _POOL = _CLUSTER + "/agentPools/{2}"
 _VNET = _RG + "/providers/Microsoft.Network/virtualNetworks/{1}"
 _SUBNET = _VNET + "/subnets/{2}"
+_NSG = _RG + "/providers/Microsoft.Network/networkSecurityGroups/{1}"
 _GROUP = "/subscriptions/{subscription}/resourcegroups/{0}"  # the spelling azure-mgmt-resource sends
 _ASSIGNMENTS = "{0}/providers/Microsoft.Authorization/roleAssignments"  # {0}: any scope, a resource ID
 
@@ -59,6 +60,7 @@ OPERATIONS = {
     "agent_pools": dict(_crud(_POOL, CONTAINER_SERVICE), list=_list(_CLUSTER + "/agentPools", CONTAINER_SERVICE)),
     "virtual_networks": _crud(_VNET, NETWORK),
     "subnets": dict(_crud(_SUBNET, NETWORK), list=_list(_VNET + "/subnets", NETWORK)),
+    "network_security_groups": {"get": Operation("GET", _NSG, NETWORK, False, False)},  # read by the WireGuard check
     "resource_groups": _crud(_GROUP, RESOURCES, create="create_or_update", create_lro=False),
     "role_assignments": dict(list_for_scope=_list(_ASSIGNMENTS, AUTHORIZATION),
                              create=Operation("PUT", _ASSIGNMENTS + "/{1}", AUTHORIZATION, False, False)),

@@ -24,6 +24,8 @@ KINDS = {
     "ControllerRevision": Resource("/apis/apps/v1", "controllerrevisions", True),
     "CiliumNetworkPolicy": Resource("/apis/cilium.io/v2", "ciliumnetworkpolicies", True),
     "CiliumClusterwideNetworkPolicy": Resource("/apis/cilium.io/v2", "ciliumclusterwidenetworkpolicies", False),
+    "CiliumNode": Resource("/apis/cilium.io/v2", "ciliumnodes", False),
+    "ContainerNetworkLog": Resource("/apis/acn.azure.com/v1alpha1", "containernetworklogs", False),
     "CiliumIdentity": Resource("/apis/cilium.io/v2", "ciliumidentities", False),
 }
 

@@ -60,6 +60,13 @@ def shape(arm, op, old, cluster):
     handle.begin_network_migration()
     done = op.on_done
 
+    def waiting_for_ready_pods():
+        """AKS retries a refused eviction until its drain timeout: a budget that only lacks pods that are still
+        starting (rescheduled by the previous step) lets the drain through once they are Ready."""
+        blocker = handle.drain_blocker()
+        return blocker is not None and bool(blocker[3])
+    op.hold, op.hold_until = waiting_for_ready_pods, op.due + float(arm.settings.drain_timeout or 0.0)
+
     def finished(operation):
         blocker = handle.drain_blocker() if operation.status == "Succeeded" else None
         if operation.status != "Succeeded" or blocker is not None:

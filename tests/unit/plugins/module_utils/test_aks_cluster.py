@@ -223,15 +223,18 @@ def test_pod_cidr_change_keeps_the_echoed_list_in_step():
     assert result.reasons == [] and result.operations == ["update"]
 
 
+def acns_body(enabled, observability, security, policies="None"):
+    return {"enabled": enabled, "observability": {"enabled": observability},
+            "security": {"enabled": security, "advancedNetworkPolicies": policies, "transitEncryption": {"type": "None"}},
+            "performance": {"accelerationMode": "None"}}
+
+
 @pytest.mark.parametrize("have, wanted, expected", [
-    (None, {"observability": True, "security": None},
-     {"enabled": True, "observability": {"enabled": True}, "security": {"enabled": False}}),
+    (None, {"observability": True, "security": None}, acns_body(True, True, False)),
     ({"enabled": True, "observability": {"enabled": True}, "security": {"enabled": False}},
-     {"observability": None, "security": True}, {"enabled": True, "observability": {"enabled": True},
-                                                 "security": {"enabled": True}}),
+     {"observability": None, "security": True}, acns_body(True, True, True, "FQDN")),  # AKS's default mode
     ({"enabled": True, "observability": {"enabled": True}, "security": {"enabled": False}},
-     {"observability": False, "security": None}, {"enabled": False, "observability": {"enabled": False},
-                                                  "security": {"enabled": False}}),
+     {"observability": False, "security": None}, acns_body(False, False, False)),
 ])
 def test_acns_features_not_mentioned_keep_their_state(have, wanted, expected):
     existing = returned_cluster()

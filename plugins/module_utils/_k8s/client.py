@@ -24,7 +24,7 @@ try:
 except ImportError:  # reported by K8sModule through _k8s.config's import check
     urllib3 = None
 
-USER_AGENT = "azcni.cilium/1.0.0"
+USER_AGENT = "azcni.cilium/1.1.0"
 
 
 RETRIES = 5               # attempts after the first, for throttling, conflicts and transient errors

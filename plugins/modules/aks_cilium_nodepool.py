@@ -107,6 +107,13 @@ options:
   orchestrator_version:
     description: Kubernetes version of the pool's nodes (C(major.minor) or C(major.minor.patch)); the control plane's when omitted.
     type: str
+  skip_subnet_role_assignment:
+    description:
+      - Do not look up or create the C(Network Contributor) role assignments of the cluster's identity on the
+        pool's node and pod subnets (as O(azcni.cilium.aks_cilium_cluster#module:skip_subnet_role_assignment) does
+        for the cluster's own pools).
+    type: bool
+    default: false
   wait:
     description: Wait for the operation to finish.
     type: bool
@@ -167,6 +174,17 @@ pool:
   type: dict
   sample: {name: web, type: Microsoft.ContainerService/managedClusters/agentPools,
            properties: {count: 2, mode: User, maxPods: 63, podIPAllocationMode: StaticBlock, provisioningState: Succeeded}}
+subnet_role_assignments:
+  description:
+    - The C(Network Contributor) role assignment of the cluster's identity on each of the pool's custom subnets,
+      granted before the pool is written (as for the cluster's own pools), with its C(state) V(present),
+      V(created) or V(planned) (check mode). Empty with O(skip_subnet_role_assignment=true).
+  returned: when O(state=present)
+  type: list
+  elements: dict
+  sample: [{scope: /subscriptions/0000/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pods-web,
+            role: Network Contributor, principal_id: 1b2c3d4e-0000-4000-8000-000000000000, state: present,
+            role_definition_id: /subscriptions/0000/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7}]
 subnet_usage:
   description: Usage of the pool's node and pod subnets after the task, as the Network RP reports it.
   returned: always
@@ -242,6 +260,7 @@ ARGUMENT_SPEC = dict(
     pod_subnet_id=dict(type="str"),
     pod_ip_allocation_mode=dict(type="str", choices=["DynamicIndividual", "StaticBlock"]),
     orchestrator_version=dict(type="str"),
+    skip_subnet_role_assignment=dict(type="bool", default=False),
     wait=dict(type="bool", default=True),
     wait_timeout=dict(type="int", default=1800),
 )

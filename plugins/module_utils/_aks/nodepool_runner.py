@@ -5,7 +5,8 @@
 
 Reads: the cluster (its pools are the agentPoolProfiles), the usage of the pool's VNet (one request
 for every subnet of it) and, for a pod subnet, every cluster of the subscription (one list request),
-to check the allocation mode of everyone sharing the subnet. Writes: one agentPools PUT or DELETE.
+to check the allocation mode of everyone sharing the subnet; the cluster identity's role assignments on the
+pool's subnets. Writes: the missing Network Contributor assignments, then one agentPools PUT or DELETE.
 
 Private to this collection: names and signatures may change without notice.
 """
@@ -17,6 +18,7 @@ from ansible_collections.azcni.cilium.plugins.module_utils._aks.nodepool import 
     custom_subnets, facts_for, find_pool, impossible, merged_pool, pool_patch, pool_resource, put_body, subnet_usage,
     usage_facts, view)
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.nodepool_rules import check
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.role_assignment import plan_for_pool
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
 from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_paths
 
@@ -137,11 +139,25 @@ class NodePoolRunner(object):
         before, after = view(existing), view(merged)
         changes = diff_paths(before, after)
         operation = "create" if existing is None else "update"
-        result = self._result(bool(changes), [operation] if changes else [], before, after)
+        grant = plan_for_pool(self.az, cluster, merged, skip=self.params.get("skip_subnet_role_assignment")) \
+            if cluster is not None else None
+        missing = bool(grant and grant.missing)
+        result = self._result(bool(changes) or missing, ([operation] if changes else []) +
+                              ([grant.OPERATION] if missing else []), before, after)
+        if missing and "diff" in result:
+            result["diff"]["after"] = dict(after, subnet_role_assignments=grant.diff())
         result["changes"] = changes
+        result["subnet_role_assignments"] = grant.report("planned") if grant else []
         name = existing["name"] if existing else self.name
-        if self.az.check_mode or not changes:
+        if self.az.check_mode or not (changes or missing):
             result["pool"] = pool_resource(cluster or {"id": ""}, name, existing if not changes else merged)
+            result["subnet_usage"] = subnet_usage(usages, merged)
+            return result
+        if missing:  # the identity needs its rights on the subnets before nodes join them (az's order)
+            grant.run(cluster)
+            result["subnet_role_assignments"] = grant.report("created")
+        if not changes:
+            result["pool"] = pool_resource(cluster, name, existing)
             result["subnet_usage"] = subnet_usage(usages, merged)
             return result
         poller = self._azure("Writing the pool", self.az.call, self.pools.begin_create_or_update, self.rg,

@@ -57,6 +57,7 @@ OPERATIONS = {
     "virtual_networks": _crud(_VNET, NETWORK),
     "subnets": dict(_crud(_SUBNET, NETWORK), list=_list(_VNET + "/subnets", NETWORK)),
     "resource_groups": _crud(_GROUP, RESOURCES, create="create_or_update", create_lro=False),
+    "subscriptions": {"list_locations": _list("/subscriptions/{subscription}/locations", "2022-12-01")},
 }
 
 

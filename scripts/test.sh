@@ -14,7 +14,7 @@ WORK="${AZCNI_WORK:-$ROOT/.work}"
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
-GATES=(sanity units units-floor emulator conformance e2e e2e-floor lint build azcli)
+GATES=(sanity units units-floor emulator conformance e2e e2e-floor lint build azcli faults)
 [ $# -gt 0 ] && GATES=("$@")
 
 mkdir -p "$WORK"
@@ -82,6 +82,11 @@ gate_e2e-floor() {
     (cd "$ROOT" && PATH="$FLOOR/bin:$PATH" "$FLOOR/bin/python" -m pytest -q -p no:cacheprovider --durations=10 tests/e2e)
 }
 
+gate_faults() {
+    # the fault and bad-input suite (tests/faults): prints its figures (cases run, refused before write, ...)
+    (cd "$ROOT" && PATH="$NEWEST/bin:$PATH" "$NEWEST/bin/python" -m pytest -q -p no:cacheprovider -s tests/faults)
+}
+
 gate_azcli() {
     # the seed runbook's az and kubectl lines, unchanged, against the lab (tests/azcli/seed-runbook.md)
     (cd "$ROOT" && AZCNI_AZ="$AZ_VENV/bin/az" PATH="$NEWEST/bin:$PATH" "$NEWEST/bin/python" -m pytest -q \
@@ -115,7 +120,7 @@ gate_build() {
 
 # Gates in one group run at the same time (each has its own emulator, ports and temp dirs): most
 # of them wait on subprocesses and sockets part of the time, so two share the two cores well.
-GROUPS_OF_GATES=("sanity conformance" "units units-floor" "emulator lint build azcli" "e2e e2e-floor")
+GROUPS_OF_GATES=("sanity conformance" "units units-floor" "emulator lint build azcli faults" "e2e e2e-floor")
 SUMMARY=()
 passed=0
 failed=0

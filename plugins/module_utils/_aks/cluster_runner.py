@@ -73,9 +73,10 @@ class ClusterRunner(object):
 
     def run(self):
         self.az.check_names([names.resource_group("resource_group", self.rg), names.cluster_name("name", self.name),
-                             names.dns_prefix("dns_prefix", self.params.get("dns_prefix")), self.option_problem()],
-                            self.params.get("location") if self.params["state"] == "present" else None)
+                             names.dns_prefix("dns_prefix", self.params.get("dns_prefix")), self.option_problem()])
         existing = self.get_settled()
+        if existing is None and self.params["state"] == "present":
+            self.az.check_names([], self.params.get("location"))  # a new cluster's region must be the subscription's
         if self.params["state"] == "absent":
             return self.absent(existing)
         return self.present(existing)

@@ -87,7 +87,7 @@ class Network(object):
         return problems
 
     def present(self):
-        self.az.check_names(self.name_problems(), self.params["location"])
+        self.az.check_names(self.name_problems())
         if (self.params["subnets"] or self.params["address_prefixes"]) and not self.vnet_name:
             self.az.fail_json(msg="subnets and address_prefixes need vnet_name")
         if self.vnet_name and not self.params["address_prefixes"]:
@@ -98,6 +98,8 @@ class Network(object):
         except ValueError as exc:
             self.az.fail_json(msg=str(exc))
         group, vnet = self._read()
+        if group is None or (vnet is None and self.vnet_name):
+            self.az.check_names([], self.params["location"])  # what is created goes to a region of the subscription
         location = self.params["location"] or (group or {}).get("location")
         if not location:
             self.az.fail_json(msg="location is required to create resource group %s" % self.group_name)

@@ -41,8 +41,8 @@ def target_problems(client, params, targets):
         kind, option = TARGETS[target]
         obj = client.get(path(kind, namespace, params[option]))
         if obj is None:
-            problems.append('%s: %s.apps "%s" not found in namespace %s' % (option, KINDS[kind].plural, params[option],
-                                                                          namespace))
+            found = '%s.apps "%s"' % (KINDS[kind].plural, params[option])
+            problems.append("%s: %s not found in namespace %s" % (option, found, namespace))
         elif kind == "Deployment" and (obj.get("spec") or {}).get("paused"):
             problems.append('%s: deployments.apps "%s" is paused (run rollout resume first)' % (option, params[option]))
     return problems

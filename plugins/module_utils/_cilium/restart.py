@@ -44,7 +44,8 @@ def target_problems(client, params, targets):
             found = '%s.apps "%s"' % (KINDS[kind].plural, params[option])
             problems.append("%s: %s not found in namespace %s" % (option, found, namespace))
         elif kind == "Deployment" and (obj.get("spec") or {}).get("paused"):
-            problems.append('%s: deployments.apps "%s" is paused (run rollout resume first)' % (option, params[option]))
+            problems.append('%s: deployments.apps "%s" can\'t restart paused deployment (run rollout resume first)'
+                            % (option, params[option]))
     return problems
 
 

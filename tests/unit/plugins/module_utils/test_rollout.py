@@ -487,8 +487,8 @@ def test_module_failure_names_the_workload_like_kubectl_and_keeps_what_was_done(
     result = run_module(restart_module(client))
     # every target is checked before the first patch: the paused operator stops the agent's restart too
     assert result["failed"] and not result["changed"]
-    assert result["msg"] == ('Nothing was restarted: operator_deployment: deployments.apps "cilium-operator" is paused '
-                             '(run rollout resume first)')
+    assert result["msg"] == ('Nothing was restarted: operator_deployment: deployments.apps "cilium-operator" can\'t '
+                             'restart paused deployment (run rollout resume first)')
     assert result["rollouts"] == [] and client.patches == []
 
     result = run_module(restart_module(FakeClient(clock, lists=[], watches=[]), targets=["agent"]))

@@ -112,7 +112,7 @@ AZURE_CASES = [
     ("cl-timeout-negative", "aks_cilium_cluster", cluster(wait_timeout=-5), ["wait_timeout"]),
     ("cl-pool-unknown", "aks_cilium_cluster", cluster({"colour": "red"}), ["colour"]),
     ("cl-tags-list", "aks_cilium_cluster", cluster(tags=["a"]), ["tags"]),
-    ("cl-acns-list", "aks_cilium_cluster", cluster(advanced_networking=["security"]), ["advanced_networking"]),
+    ("cl-count-negative", "aks_cilium_cluster", cluster({"count": -1}), ["count"]),
     # -- aks_cilium_cluster: pre-flight rules ---------------------------------------------------
     ("cl-vnet-without-subnets", "aks_cilium_cluster", cluster(ipam_mode="vnet"), ["pod_subnet_id"]),
     ("cl-overlay-with-pod-subnet", "aks_cilium_cluster",

@@ -21,7 +21,10 @@ description:
     C(vnet-subnets-required), C(subnet-id-format), C(vnet-subnets-different), C(vnet-subnets-same-vnet),
     C(service-dns-pair), C(service-cidr-size) (smaller than /12), C(dns-ip-in-service-cidr),
     C(dns-ip-not-first), C(reserved-ranges), C(pod-service-overlap), and, after reading the VNet of
-    O(system_pool.vnet_subnet_id), C(subnets-exist), C(node-subnet-not-delegated), C(subnet-capacity) and C(vnet-overlap)."
+    O(system_pool.vnet_subnet_id), C(subnets-exist), C(node-subnet-not-delegated), C(subnet-capacity), C(vnet-overlap)
+    (an overlay pod CIDR in the VNet's address space) and C(service-cidr-subnet-overlap) (the service CIDR on a subnet)."
+  - "A service CIDR inside the VNet's address space that misses every subnet is accepted, as AKS accepts it (for
+    example the default 10.0.0.0/16 in a 10.0.0.0/8 VNet), with a warning naming C(service-cidr-in-vnet)."
   - Updates merge the options onto the cluster Azure returned and send the whole cluster back only when
     something differs, so settings the task does not mention are kept, never reset. An unchanged
     cluster sends no write request.
@@ -29,10 +32,22 @@ description:
     the data plane back to azure, the subnets, VM size, zones or max_pods of an existing pool, a
     Kubernetes downgrade) fail before the call with the reason.
   - The one-way migrations AKS allows run only with O(allow_migration=true), as separate operations in
-    the order AKS requires. First the IPAM migration (kubenet or node-subnet Azure CNI to overlay), then
-    the data plane migration (azure to cilium, together with network policy cilium), then any other change.
+    the order AKS requires. An NPM or Calico engine is uninstalled first (C(remove-policy)) when the IPAM mode moves
+    to overlay, then the IPAM migration (kubenet or node-subnet Azure CNI to overlay), then the data plane
+    migration (azure to cilium, together with network policy cilium), then any other change.
+  - Before a migration's first write the checks of M(azcni.cilium.aks_cilium_migration_info) run (one
+    implementation) - node auto-provisioning, Windows pools, Kubernetes and Cilium versions, kubenet's identity,
+    PodDisruptionBudgets that would block the drain, the Cilium identity count. While one stands the task fails with
+    C(blockers) and nothing is written; O(ignore_blockers) accepts named ones. The in-cluster checks read the
+    cluster's API with its user credentials from Azure (in memory).
   - A cluster found in the middle of an operation (C(Creating), C(Updating), C(Deleting), ...) is waited for
     before it is compared.
+  - On a custom VNet the cluster's identity gets the built-in C(Network Contributor) role on every subnet its
+    pools use (node and pod subnets), as C(az aks create) does for the node subnet and as AKS's docs require
+    for both. The identity's assignments at or above each subnet are looked up first; only missing ones are
+    created. A user-assigned identity is granted before the cluster is created, a system-assigned one right
+    after, once it exists. The caller needs C(Microsoft.Authorization/roleAssignments/write) on the subnets
+    (Owner, User Access Administrator or Role Based Access Control Administrator), or O(skip_subnet_role_assignment=true).
 author:
   - azcni.cilium contributors (@azcni)
 extends_documentation_fragment:
@@ -168,19 +183,70 @@ options:
         type: str
   advanced_networking:
     description:
-      - Advanced Container Networking Services. Features not mentioned keep their current state.
+      - Advanced Container Networking Services (ACNS), C(networkProfile.advancedNetworking). Options not mentioned
+        keep the cluster's value (on create, off).
+      - "Checked before any write (each failure names its rule): FQDN and L7 policies and WireGuard need
+        O(advanced_networking.security)
+        (C(acns-policies-need-security), C(acns-wireguard-needs-security)); FQDN/L7 need Kubernetes 1.29 or later
+        (C(acns-fqdn-kubernetes-version)); L7 is limited to 1,000 nodes (C(acns-l7-node-limit)); C(bpfveth) needs
+        Kubernetes 1.33 or later, Azure Linux 3.0 or Ubuntu 24.04 nodes and no Static Egress Gateway
+        (C(acns-bpfveth-kubernetes-version), C(acns-bpfveth-node-os), C(acns-bpfveth-static-egress)); WireGuard needs
+        UDP 51871 open between the nodes, checked on the node subnet's network security group when the VNet can be read
+        (C(acns-wireguard-udp-51871))."
+      - Turning WireGuard on restarts the Cilium agents; with O(wait) the task waits for that rollout and for every
+        CiliumNode to publish its C(network.cilium.io/wg-pub-key), and returns RV(wireguard).
     type: dict
     suboptions:
       observability:
-        description: Hubble flow logs and network metrics.
+        description: Hubble (flow logs and network metrics; Hubble Relay runs in kube-system).
         type: bool
       security:
-        description: FQDN filtering and L7 network policies (needs the Cilium data plane, which the cluster always has).
+        description:
+          - ACNS security (needs the Cilium data plane, which the cluster always has). Turned on by asking for
+            O(advanced_networking.network_policies=fqdn), O(advanced_networking.network_policies=l7) or WireGuard unless
+            given; turning it on without a policy mode gets AKS's default, C(fqdn); turning it off turns the policy mode off.
         type: bool
+      network_policies:
+        description:
+          - C(security.advancedNetworkPolicies). C(fqdn) enforces FQDN policies (the DNS proxy); C(l7) also HTTP, gRPC and
+            Kafka rules (the C(cilium-envoy) DaemonSet runs beside the agents); C(none) neither.
+        type: str
+        choices: [none, fqdn, l7]
+      transit_encryption:
+        description: C(security.transitEncryption.type). C(wireguard) encrypts pod traffic between nodes.
+        type: str
+        choices: [none, wireguard]
+      acceleration:
+        description: C(performance.accelerationMode). C(bpfveth) is eBPF host routing.
+        type: str
+        choices: [none, bpfveth]
+  container_network_logs:
+    description:
+      - Container network (flow) logs, C(azureMonitorProfile.containerInsights.containerNetworkLogs). Needs ACNS
+        observability and Kubernetes 1.33 or later (C(acns-flow-logs-need-observability),
+        C(acns-flow-logs-kubernetes-version)). What is captured is then defined in the cluster by
+        C(ContainerNetworkLog) objects (M(azcni.cilium.cilium_policy) applies them).
+      - Not given keeps the cluster's value.
+    type: bool
   allow_migration:
     description:
       - Allow the one-way migrations of an existing cluster (IPAM to overlay, data plane azure to cilium).
         They reimage every node pool and cannot be undone. Without it a cluster needing one fails before any write.
+    type: bool
+    default: false
+  ignore_blockers:
+    description:
+      - Ids of migration blockers to accept (see M(azcni.cilium.aks_cilium_migration_info)), for example
+        V(pdb-slow-drain) or V(node-auto-provisioning). Each accepted blocker is reported as a warning; AKS may
+        still refuse the operation.
+    type: list
+    elements: str
+    default: []
+  skip_subnet_role_assignment:
+    description:
+      - Do not look up or create the C(Network Contributor) role assignments of the cluster's identity on its
+        subnets (like C(az aks create --skip-subnet-role-assignment)), for callers who may not assign roles
+        and grant the rights another way.
     type: bool
     default: false
   wait:
@@ -239,6 +305,15 @@ EXAMPLES = r"""
     advanced_networking:
       observability: true
 
+- name: L7 policies and WireGuard on an existing cluster (waits for the agent rollout)
+  azcni.cilium.aks_cilium_cluster:
+    name: aks-overlay
+    resource_group: rg-aks-cilium
+    advanced_networking:
+      network_policies: l7
+      transit_encryption: wireguard
+    container_network_logs: true
+
 - name: Migrate an existing Azure CNI cluster to overlay and the Cilium data plane
   azcni.cilium.aks_cilium_cluster:
     name: aks-legacy
@@ -293,7 +368,9 @@ cluster:
       type: list
       elements: dict
 operations:
-  description: Operations performed (planned, in check mode), in order.
+  description:
+    - Operations performed (planned, in check mode), in order. V(subnet-role-assignment) when role assignments
+      of the cluster identity on its subnets are created (see RV(subnet_role_assignments)).
   returned: always
   type: list
   elements: str
@@ -309,16 +386,54 @@ diff:
   returned: always
   type: dict
   sample: {before: {networkProfile: {networkDataplane: azure}}, after: {networkProfile: {networkDataplane: cilium}}}
+subnet_role_assignments:
+  description:
+    - The C(Network Contributor) role assignment of the cluster's identity on each subnet its pools use, with
+      its C(state) V(present) (found, also when inherited from the VNet or resource group), V(created), or
+      V(planned) (check mode). C(principal_id) is null in check mode for a new system-assigned identity.
+    - Empty in overlay mode and with O(skip_subnet_role_assignment=true).
+  returned: when O(state=present)
+  type: list
+  elements: dict
+  sample: [{scope: /subscriptions/0000/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/nodes,
+            role: Network Contributor, principal_id: 1b2c3d4e-0000-4000-8000-000000000000, state: created,
+            role_definition_id: /subscriptions/0000/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7}]
 waited_for_pending_operation:
   description: Whether the task first waited for an operation that was already running on the cluster.
   returned: when O(state=present)
   type: bool
+wireguard:
+  description:
+    - After the task turned WireGuard on (with O(wait)), the Cilium agent rollout it waited for and the nodes
+      publishing a WireGuard key.
+  returned: when the task turned WireGuard on
+  type: dict
+  contains:
+    agent:
+      description: The last rollout status of the agent DaemonSet, as C(kubectl rollout status) prints it.
+      type: str
+    nodes:
+      description: CiliumNode objects.
+      type: int
+    nodes_with_key:
+      description: CiliumNodes with the C(network.cilium.io/wg-pub-key) annotation (all of them, or the task fails).
+      type: int
+    waited:
+      description: Seconds spent waiting.
+      type: float
+  sample: {agent: 'daemon set "cilium" successfully rolled out', nodes: 3, nodes_with_key: 3, waited: 4.2}
 failed_rules:
   description: Ids of the pre-flight rules the request broke.
   returned: when a pre-flight check fails
   type: list
   elements: str
   sample: [service-cidr-size]
+blockers:
+  description: The migration blockers that stand (C({id, message, object})), when the task refused to migrate.
+  returned: when a blocker stands
+  type: list
+  elements: dict
+  sample: [{id: pdb-no-disruptions, object: poddisruptionbudget/default/web, message: "PodDisruptionBudget ..."}]
 reasons:
   description: Why the requested changes cannot be made.
   returned: when a change is impossible
@@ -329,6 +444,7 @@ reasons:
 
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_runner import run_cluster
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureModule
+from ansible_collections.azcni.cilium.plugins.module_utils._migration.runner import gate
 
 POOL_SPEC = dict(
     name=dict(type="str"),
@@ -366,15 +482,21 @@ ARGUMENT_SPEC = dict(
     advanced_networking=dict(type="dict", options=dict(
         observability=dict(type="bool"),
         security=dict(type="bool"),
+        network_policies=dict(type="str", choices=["none", "fqdn", "l7"]),
+        transit_encryption=dict(type="str", choices=["none", "wireguard"]),
+        acceleration=dict(type="str", choices=["none", "bpfveth"]),
     )),
+    container_network_logs=dict(type="bool"),
     allow_migration=dict(type="bool", default=False),
+    ignore_blockers=dict(type="list", elements="str", default=[]),
+    skip_subnet_role_assignment=dict(type="bool", default=False),
     wait=dict(type="bool", default=True),
     wait_timeout=dict(type="int", default=1800),
 )
 
 
 def main():
-    run_cluster(AzureModule(ARGUMENT_SPEC, supports_check_mode=True))
+    run_cluster(AzureModule(ARGUMENT_SPEC, supports_check_mode=True), gate=gate)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,10 @@ description:
     its own field manager and C(fieldValidation=Strict), so a typo fails instead of being dropped. Applying an
     unchanged set sends no write request.
   - Many policies are applied in parallel (O(concurrency)); every policy gets an outcome.
+  - Also applies C(ContainerNetworkLog) objects (C(acn.azure.com/v1alpha1), cluster-wide), which say what ACNS
+    container network (flow) logs capture, with the same server-side apply, prune and diff. They need container
+    network logs on (M(azcni.cilium.aks_cilium_cluster) O(azcni.cilium.aks_cilium_cluster#module:container_network_logs));
+    without the CRD the task fails before any write.
 author:
   - azcni.cilium contributors (@azcni)
 extends_documentation_fragment:
@@ -29,8 +33,9 @@ options:
   definition:
     description:
       - One policy (a dictionary), a list of policies, or YAML text (several documents allowed).
-      - Only C(CiliumNetworkPolicy) and C(CiliumClusterwideNetworkPolicy) of C(apiVersion cilium.io/v2) are
-        accepted; anything else fails the task before any request is sent.
+      - Only C(CiliumNetworkPolicy) and C(CiliumClusterwideNetworkPolicy) of C(apiVersion cilium.io/v2) and
+        C(ContainerNetworkLog) of C(apiVersion acn.azure.com/v1alpha1) are accepted; anything else fails the task
+        before any request is sent.
       - Mutually exclusive with O(src).
     type: raw
   src:
@@ -95,10 +100,12 @@ options:
     default: error
   acns_security:
     description:
-      - Which Advanced Container Networking Services security features the cluster enforces, for the lint.
-      - V(auto) reads C(kube-system/cilium-config), only when some policy uses L7, FQDN or node peers;
-        C(enable-l7-proxy=true) means L7 and FQDN policies are enforced. When the ConfigMap cannot be read,
-        the lint assumes neither is.
+      - Which Advanced Container Networking Services policy mode the cluster enforces, for the lint.
+      - V(auto) takes it from the cluster (C(kube-system/cilium-config), read only when some policy uses L7, FQDN
+        or node peers, or a C(ContainerNetworkLog) is given); C(enable-l7-proxy=true) means FQDN policies (the DNS
+        proxy), with C(external-envoy-proxy=true) also L7 policies (the C(cilium-envoy) DaemonSet), as
+        M(azcni.cilium.cilium_status) reports them. When the ConfigMap cannot be read, the lint assumes neither.
+      - An explicit value overrides what the cluster says.
       - V(none) means neither, V(fqdn) FQDN filtering only (C(--acns-advanced-networkpolicies FQDN)),
         V(l7) L7 and FQDN (C(--acns-advanced-networkpolicies L7)).
     type: str
@@ -117,7 +124,14 @@ notes:
   - Lint checks (finding C(check) ids) are C(empty-policy), C(selector), C(node-selector-in-cnp), C(no-direction),
     C(l3-exclusive), C(to-services-with-to-ports), C(icmps-with-to-ports), C(node-selector-labels),
     C(requires-removed) (warning), C(l7-multiple-types), C(l7-without-proto), C(dns-on-ingress), C(dns-port),
-    C(l7-not-tcp), C(l7-in-host-policy), C(l7-in-ccnp), C(l7-needs-acns) and C(fqdn-needs-acns).
+    C(l7-not-tcp), C(l7-in-host-policy), C(l7-in-ccnp), C(l7-needs-acns), C(fqdn-needs-acns),
+    C(dns-allow-localdns), C(cidr-selects-cluster) (warning) and, for C(ContainerNetworkLog) objects,
+    C(flow-log-dns-needs-fqdn) (warning).
+  - C(dns-allow-localdns) applies when a node carries C(kubernetes.azure.com/localdns-state=enabled) (LocalDNS, on by
+    default in AKS Automatic); a policy allowing DNS to kube-dns must also allow port 53 to the C(host) entity
+    (Cilium 1.17 and later, read from the agent's image) or to C(169.254.10.0/24) (Cilium 1.16).
+    C(cidr-selects-cluster) flags CIDR rules covering a node's pod range or address, which on AKS select nothing.
+    These read the nodes and the agent DaemonSet, only when some policy has a DNS allow rule or a CIDR rule.
 seealso:
   - name: Azure CNI Powered by Cilium
     description: What AKS supports, with and without Advanced Container Networking Services.
@@ -268,6 +282,9 @@ acns:
   returned: when O(state=present) and O(lint) is not V(off)
   type: dict
   contains:
+    network_policies:
+      description: The ACNS policy mode, C(none), C(fqdn) or C(l7).
+      type: str
     l7:
       description: L7 policies are enforced.
       type: bool
@@ -277,10 +294,17 @@ acns:
     node_selector_labels:
       description: C(fromNodes)/C(toNodes) are usable.
       type: bool
-    source:
-      description: V(parameter), V(cilium-config), V(default) (ConfigMap missing) or V(not needed).
+    localdns:
+      description: Some node runs LocalDNS (false when the nodes were not read).
+      type: bool
+    cilium_version:
+      description: The agent's Cilium version (major.minor), when the nodes and agent were read.
       type: str
-  sample: {l7: false, fqdn: false, node_selector_labels: false, source: cilium-config}
+    source:
+      description: V(parameter), V(cluster), V(default) (ConfigMap missing) or V(not needed).
+      type: str
+  sample: {network_policies: l7, l7: true, fqdn: true, node_selector_labels: false, localdns: false,
+           cilium_version: "1.17", source: cluster}
 errors:
   description: Every problem found in the input when it could not be loaded (nothing was sent).
   returned: on input errors

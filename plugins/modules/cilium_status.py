@@ -73,11 +73,29 @@ options:
       - Fail the task when Cilium is not healthy (after waiting, with O(wait)). The report is returned either way.
     type: bool
     default: false
+  check_workloads:
+    description:
+      - Also check the cluster's own workloads against the known limitations of Azure CNI Powered by Cilium that
+        apply to the Cilium version it runs, and return them in RV(workload_findings).
+      - Reads nodes, NetworkPolicies, CiliumNetworkPolicies, CiliumClusterwideNetworkPolicies, Services, pods and
+        CiliumIdentities of all namespaces in pages of 500 (each page dropped once folded in), so it needs
+        C(list) on those cluster-wide; off by default to keep the plain status cheap.
+      - "The checks: Services or host ports sharing an address:port across TCP/UDP (Cilium 1.16 or earlier),
+        hostNetwork pods selected by a policy, C(ipBlock) / CIDR rules covering pod or node addresses, the identity
+        count against 65,535 with the label keys that create the most identities, C(internalTrafficPolicy: Local)
+        (before 1.13), ingress policy on pods behind a Service (before 1.17), Windows nodes."
+    type: bool
+    default: false
+    version_added: "1.1.0"
 notes:
   - "Errors and warnings use C(cilium status)'s wording where it has one, for example
     C(cilium: 1 pods of DaemonSet cilium are not ready)."
-  - ACNS observability is reported on when C(enable-hubble) is C(true) in the ConfigMap; ACNS security
-    (FQDN filtering, L7 policies) when C(enable-l7-proxy) is C(true).
+  - "The ACNS state (RV(acns)) is read from Cilium's own cilium-config keys: C(enable-hubble) (observability),
+    C(enable-l7-proxy) (FQDN policies, through the DNS proxy) with C(external-envoy-proxy) (L7 policies, through the
+    C(cilium-envoy) DaemonSet), C(enable-wireguard) (transit encryption) and C(enable-host-legacy-routing=false)
+    (eBPF host routing). A feature that is on needs its workload: the C(cilium-envoy) DaemonSet for L7, the
+    C(hubble-relay) Deployment for observability, a C(network.cilium.io/wg-pub-key) annotation on every
+    CiliumNode for WireGuard; otherwise the report is unhealthy."
   - The cluster is taken to be AKS-managed when the workloads carry the AKS labels
     C(kubernetes.azure.com/ebpf-dataplane=cilium) or C(kubernetes.azure.com/managedby=aks); RV(aks_evidence)
     lists which.
@@ -380,23 +398,121 @@ aks_evidence:
   elements: str
   sample: ["DaemonSet cilium runs only on nodes labelled kubernetes.azure.com/ebpf-dataplane=cilium"]
 acns:
-  description: Advanced Container Networking Services features, as the Cilium configuration shows them.
+  description:
+    - Advanced Container Networking Services as the cluster runs them, in M(azcni.cilium.aks_cilium_cluster)'s spelling.
   returned: always
   type: dict
   contains:
+    enabled:
+      description: Some ACNS feature is on.
+      type: bool
+      sample: true
     observability:
       description: Hubble is enabled.
       type: bool
-      sample: false
+      sample: true
     security:
-      description: The L7 proxy is enabled, which FQDN filtering and L7 policies need.
+      description: FQDN/L7 policies or transit encryption are on.
       type: bool
-      sample: false
+      sample: true
+    network_policies:
+      description: C(none), C(fqdn) or C(l7).
+      type: str
+      sample: l7
+    transit_encryption:
+      description: C(none) or C(wireguard).
+      type: str
+      sample: wireguard
+    acceleration:
+      description: C(none) or C(bpfveth) (eBPF host routing).
+      type: str
+      sample: none
+envoy:
+  description:
+    - The C(cilium-envoy) DaemonSet L7 policies need (same fields as RV(agent)); null unless L7 policies are on.
+  returned: always
+  type: dict
+  sample: {name: cilium-envoy, present: true, desired: 3, ready: 3, available: 3, updated: 3}
+hubble_relay:
+  description: The C(hubble-relay) Deployment (same fields as RV(operator)); null unless observability is on.
+  returned: always
+  type: dict
+  sample: {name: hubble-relay, present: true, replicas: 1, ready: 1, available: 1}
+encryption:
+  description: Transit encryption coverage.
+  returned: always
+  type: dict
+  contains:
+    mode:
+      description: C(wireguard) or C(none).
+      type: str
+    nodes:
+      description: CiliumNode objects (0 when WireGuard is off; they are then not read).
+      type: int
+    nodes_with_key:
+      description: CiliumNodes carrying the C(network.cilium.io/wg-pub-key) annotation.
+      type: int
+    nodes_without_key:
+      description: Names of the CiliumNodes without one, with WireGuard on.
+      type: list
+      elements: str
+  sample: {mode: wireguard, nodes: 3, nodes_with_key: 3, nodes_without_key: []}
 waited:
   description: Seconds the task spent collecting (and, with O(wait), waiting).
   returned: always
   type: float
   sample: 0.21
+workload_findings:
+  version_added: "1.1.0"
+  description:
+    - With O(check_workloads), one entry per affected object for each limitation that applies to the cluster's
+      Cilium version (all of them when the version is unknown), errors first. At most 100 per limitation; the
+      rest are counted in a last entry whose C(object) is C((N more)).
+  returned: when O(check_workloads=true)
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The limitation, for example C(service-port-protocols), C(hostnetwork-policy), C(cidr-pod-node),
+        C(identity-limit), C(internal-traffic-policy-local), C(service-loopback-policy), C(windows-nodes).
+      type: str
+      sample: service-port-protocols
+    severity:
+      description: C(error), C(warning) or C(info). The identity count is C(info) below 50% of the limit,
+        C(warning) from 50% and C(error) from 90%.
+      type: str
+      sample: warning
+    object:
+      description: The object affected, as C(<Kind> <namespace>/<name>) (C(<Kind> <name>) when cluster-scoped).
+      type: str
+      sample: Service default/dns-tcp
+    message:
+      description: What was found, naming the other objects involved, and why it matters.
+      type: str
+      sample: "20.61.1.10:53 is shared across TCP/UDP by Service default/dns-tcp, Service default/dns-udp: on
+        Cilium 1.16.16 only one of them gets the traffic"
+    source:
+      description: Where the limitation is documented.
+      type: str
+      sample: "AKS docs, Azure CNI Powered by Cilium, Limitations"
+    related:
+      description: Other objects involved (the other Services, the hostNetwork pods selected).
+      type: list
+      elements: str
+      returned: for service-port-protocols and hostnetwork-policy
+      sample: ["Service default/dns-udp"]
+    count:
+      description: The number of CiliumIdentities.
+      type: int
+      returned: for identity-limit
+      sample: 412
+    top_labels:
+      description: The label keys that split identities the most, C({key, values, identities}), where
+        C(identities) is how many fewer identities there would be without that key.
+      type: list
+      elements: dict
+      returned: for identity-limit
+      sample: [{"key": "spark-app-selector", "values": 400, "identities": 399}]
 timed_out:
   description: Whether O(wait) ran out of time before Cilium became healthy.
   returned: always
@@ -416,6 +532,7 @@ ARGUMENT_SPEC = dict(
     wait_timeout=dict(type="int", default=300),
     ignore_warnings=dict(type="bool", default=False),
     fail_on_unhealthy=dict(type="bool", default=False),
+    check_workloads=dict(type="bool", default=False),
 )
 
 

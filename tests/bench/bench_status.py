@@ -49,8 +49,9 @@ def collections_root(workdir):
 class BenchCluster(object):
     """One emulated AKS Cilium cluster (the Kubernetes side only), started in this process."""
 
-    def __init__(self, workdir, nodes, pod_ready_delay=0.0):
+    def __init__(self, workdir, nodes, pod_ready_delay=0.0, kubernetes_version="1.33.2"):
         self.workdir, self.nodes, self.pod_ready_delay = workdir, nodes, pod_ready_delay
+        self.kubernetes_version = kubernetes_version
         self.handle = self.ca = None
         self.kubeconfig_path = os.path.join(workdir, "kubeconfig")
 
@@ -61,6 +62,7 @@ class BenchCluster(object):
         self.ca = CertAuthority(self.workdir)
         self.handle = start_cluster(
             ca=self.ca, name="bench", resource_group="bench", location="westeurope",
+            kubernetes_version=self.kubernetes_version,
             node_pools=[{"name": "nodepool1", "count": self.nodes, "vmSize": "Standard_D4ds_v5", "osSKU": "Ubuntu",
                          "maxPods": 250, "mode": "System"}],
             network_profile={"networkPlugin": "azure", "networkPluginMode": "overlay", "networkDataplane": "cilium",

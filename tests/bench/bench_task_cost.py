@@ -73,9 +73,13 @@ class Bench(object):
                         PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
 
     def requests_log(self, method="GET"):
-        response = requests.request(method, self.url + "/_emulator/requests", verify=self.ca, timeout=30)
-        response.raise_for_status()
-        return response.json() if method == "GET" else None
+        """What ARM and the cluster's API server were sent since the last DELETE."""
+        entries = []
+        for base in (self.url, self.kube_url):
+            response = requests.request(method, base + "/_emulator/requests", verify=self.ca, timeout=30)
+            response.raise_for_status()
+            entries.extend(response.json() if method == "GET" else [])
+        return entries
 
     def play(self, text, name):
         path = os.path.join(self.workdir, name + ".yml")
@@ -96,6 +100,10 @@ class Bench(object):
             "    - name: setup %s\n      %s: %s\n" % (label, module, json.dumps(args))
             for label, module, args in [network, cluster] + tasks[3:])
         self.play(text, "setup")
+        import yaml  # the kubeconfig aks_kubeconfig wrote names the cluster's API server
+
+        with open(kubeconfig, encoding="utf-8") as handle:
+            self.kube_url = yaml.safe_load(handle)["clusters"][0]["cluster"]["server"]
 
     def stop(self):
         self.process.terminate()

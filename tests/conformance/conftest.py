@@ -6,6 +6,8 @@ is silently skipped.
 """
 
 import os
+import sys
+import tempfile
 
 import pytest
 
@@ -14,7 +16,24 @@ from tests.emulator_tests.conftest import raw, sdk, swagger_guard  # noqa: F401 
 from tests.emulator_tests.k8s_fixtures import k8s_ca, k8s_cluster, k8s_factory  # noqa: F401  pylint: disable=unused-import
 from tests.emulator.pytest_plugin import emulator, emulator_isolation  # noqa: F401  pylint: disable=unused-import
 
-REFERENCE = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference"))
+REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+REFERENCE = os.path.normpath(os.path.join(REPO, "..", "shared", "reference"))
+
+
+def _collection_on_path():
+    """Make ansible_collections.azcni.cilium importable from this checkout (the product checks below use it)."""
+    try:
+        import ansible_collections.azcni.cilium  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+        return
+    except ImportError:
+        pass
+    root = tempfile.mkdtemp(prefix="azcni-conformance-")
+    os.makedirs(os.path.join(root, "ansible_collections", "azcni"))
+    os.symlink(REPO, os.path.join(root, "ansible_collections", "azcni", "cilium"))
+    sys.path.insert(0, root)
+
+
+_collection_on_path()
 
 
 def pytest_configure(config):

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.emulator.k8s import cilium_crds
-from tests.emulator_tests.k8s_fixtures import raw_request
+from tests.emulator_tests.k8s_fixtures import policy_path, raw_request
 
 from .conftest import REFERENCE
 
@@ -123,12 +123,6 @@ def example_documents():
                 if doc:
                     found.append((os.path.relpath(path, os.path.join(EXAMPLES, "policies")), doc))
     return found
-
-
-def policy_path(doc):
-    if doc["kind"] == "CiliumClusterwideNetworkPolicy":
-        return "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies"
-    return "/apis/cilium.io/v2/namespaces/%s/ciliumnetworkpolicies" % doc["metadata"].get("namespace", "default")
 
 
 def test_every_example_policy_is_judged_as_an_aks_cluster_judges_it(k8s_cluster):

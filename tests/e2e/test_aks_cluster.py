@@ -119,8 +119,10 @@ def test_vnet_mode_from_nothing_rerun_sends_no_writes(emulator, ansible):
     text = playbook(vnet_task(group), task("aks_cilium_cluster", vnet_args(group, name), name="cluster"))
     first, sent = run_logged(emulator, ansible, text)
     assert first.rc == 0, first.stdout
-    assert first.task("cluster")["operations"] == ["create"]
-    assert kinds(sent) == ["PUT resourcegroups", "PUT virtualnetworks", "PUT managedclusters"]
+    assert first.task("cluster")["operations"] == ["create", "subnet-role-assignment"]
+    # Network Contributor for the cluster's identity on the node and pod subnets (test_subnet_role_assignment.py)
+    assert kinds(sent) == ["PUT resourcegroups", "PUT virtualnetworks", "PUT managedclusters", "PUT roleassignments",
+                           "PUT roleassignments"]
     cluster = first.task("cluster")["cluster"]
     assert "networkPluginMode" not in cluster["networkProfile"]
     assert cluster["networkProfile"]["networkDataplane"] == "cilium"
@@ -215,8 +217,9 @@ def bad_cases():
                                system_pool=dict(vnet_subnet_id=ids[0], pod_subnet_id=sibling("vnet", "missing")))),
         ("subnet-capacity", dict(ipam_mode="vnet", pod_cidr=None,
                                  system_pool=dict(count=20, vnet_subnet_id=ids[0], pod_subnet_id=ids[1]))),
-        ("vnet-overlap", dict(ipam_mode="vnet", pod_cidr=None, service_cidr="192.168.16.0/24", dns_service_ip="192.168.16.10",
-                              system_pool=dict(vnet_subnet_id=ids[0], pod_subnet_id=ids[1]))),
+        ("service-cidr-subnet-overlap", dict(ipam_mode="vnet", pod_cidr=None, service_cidr="192.168.16.0/24",
+                                             dns_service_ip="192.168.16.10",
+                                             system_pool=dict(vnet_subnet_id=ids[0], pod_subnet_id=ids[1]))),
         ("vnet-overlap", dict(system_pool=dict(vnet_subnet_id=ids[0]))),  # overlay pod CIDR 192.168.0.0/16 vs the VNet
     ]
 

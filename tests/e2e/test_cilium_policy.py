@@ -98,8 +98,9 @@ def test_apply_reapply_change_prune_only_ours(ansible, kube_cluster, tmp_path):
                                               policy_set="e2e")
     assert status == "ok" and result["counts"]["unchanged"] == 3
     assert written == []
-    # one cluster-wide LIST per kind (prune needs both), nothing per object
+    # one cluster-wide LIST per kind (prune needs all three; no flow-log CRD here: a 404), nothing per object
     assert sorted((e["method"], e["path"]) for e in requests) == [
+        ("GET", "/apis/acn.azure.com/v1alpha1/containernetworklogs"),
         ("GET", "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies"), ("GET", "/apis/cilium.io/v2/ciliumnetworkpolicies")]
 
     # web changes port, db and the CCNP leave the directory, api arrives
@@ -163,18 +164,21 @@ def test_lint_error_sends_no_write(ansible, kube_cluster):
     (finding,) = result["lint"]
     assert (finding["policy"], finding["path"], finding["check"]) == (
         "CiliumNetworkPolicy/default/api-l7", "spec.egress[0].toPorts[0].rules.http", "l7-needs-acns")
-    assert result["acns"]["source"] == "cilium-config" and result["acns"]["l7"] is False
+    assert result["acns"]["source"] == "cluster" and result["acns"]["l7"] is False
     assert written == []
     assert [(e["method"], e["path"]) for e in requests] == [
         ("GET", "/api/v1/namespaces/kube-system/configmaps/cilium-config")]
     assert kubectl_policies(cluster) == {}
 
 
-def test_l7_policy_passes_on_a_cluster_with_acns_security(ansible, make_kube_cluster):
-    cluster = make_kube_cluster(acns_security=True)
+def test_l7_policy_needs_the_l7_mode_not_just_acns_security(ansible, make_kube_cluster):
+    cluster = make_kube_cluster(acns_security=True)  # AKS's default policy mode with security: FQDN
     result, status, _written, _requests = apply(ansible, cluster, definition=[L7], namespace="default")
+    assert status == "failed" and [f["check"] for f in result["lint"]] == ["l7-needs-acns"], result
+    assert (result["acns"]["network_policies"], result["acns"]["fqdn"]) == ("fqdn", True)
+    result, status, _written, _requests = apply(ansible, cluster, definition=[L7], namespace="default", acns_security="l7")
     assert status == "changed", result
-    assert result["acns"]["l7"] is True and result["lint"] == []
+    assert result["acns"]["l7"] is True and result["acns"]["source"] == "parameter" and result["lint"] == []
     assert list(kubectl_policies(cluster)) == [(CNP, "default", "api-l7")]
 
 

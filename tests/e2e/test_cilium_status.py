@@ -82,8 +82,10 @@ def test_healthy_cluster_matches_kubectl(ansible, kube_cluster):
     assert "ciliumclusterwidenetworkpolicies.cilium.io" in result["crds"]
     config = kubectl_json(kube_cluster, "get", "configmap", "cilium-config")["data"]
     assert result["config"]["ipam"] == config["ipam"]
-    assert result["acns"] == {"observability": config.get("enable-hubble") == "true",
-                              "security": config.get("enable-l7-proxy") == "true"}
+    assert result["acns"] == {"enabled": False, "observability": config.get("enable-hubble") == "true",
+                              "security": config.get("enable-l7-proxy") == "true", "network_policies": "none",
+                              "transit_encryption": "none", "acceleration": "none"}
+    assert (result["envoy"], result["hubble_relay"]) == (None, None)
     assert result["aks_managed"], result["aks_evidence"]
     assert result["summary"].startswith("Cilium %s OK (0 errors, 0 warnings): DaemonSet cilium 3/3 ready" % result["version"])
 
@@ -96,8 +98,11 @@ def test_healthy_cluster_matches_kubectl(ansible, kube_cluster):
 def test_acns_cluster(ansible, make_kube_cluster):
     cluster = make_kube_cluster(node_count=2, acns_observability=True, acns_security=True)
     result, _outcome, _requests = status(ansible, cluster)
-    assert result["acns"] == {"observability": True, "security": True}, result["config"]
-    assert "ACNS observability on, security on" in result["summary"]
+    # ACNS security without a policy mode is AKS's default, FQDN: the DNS proxy, no Envoy
+    assert result["acns"] == {"enabled": True, "observability": True, "security": True, "network_policies": "fqdn",
+                              "transit_encryption": "none", "acceleration": "none"}, result["config"]
+    assert "ACNS observability on, security on (policies fqdn)" in result["summary"]
+    assert result["hubble_relay"]["ready"] == 1 and result["envoy"] is None
 
 
 def test_stalled_agent_pod_is_unhealthy(ansible, kube_cluster):

@@ -145,7 +145,8 @@ def test_vnet_playbook_check_mode_on_a_new_setup_plans_everything_and_writes_not
     assert sent == []
     assert role_task(checked, "Resource group, VNet and subnets")["changed"]
     cluster = role_task(checked, CREATE)
-    assert cluster["changed"] and cluster["operations"] == ["create"]
+    # the new cluster's identity would get Network Contributor on both subnets once it exists
+    assert cluster["changed"] and cluster["operations"] == ["create", "subnet-role-assignment"]
     assert cluster["diff"]["before"] == {}
     pool = cluster["diff"]["after"]["agentPoolProfiles"]["nodepool1"]
     assert pool["podSubnetID"].lower().endswith("/virtualnetworks/vnet-aks-cilium/subnets/pods")

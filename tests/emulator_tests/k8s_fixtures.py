@@ -101,6 +101,13 @@ def kubectl(k8s_cluster, tmp_path):
     return Kubectl(k8s_cluster, tmp_path)
 
 
+def policy_path(doc):
+    """The collection URL a Cilium policy document is created at."""
+    if doc["kind"] == "CiliumClusterwideNetworkPolicy":
+        return "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies"
+    return "/apis/cilium.io/v2/namespaces/%s/ciliumnetworkpolicies" % doc["metadata"].get("namespace", "default")
+
+
 def raw_request(cluster, method, path, body=None, token=None, headers=None, content_type="application/json"):
     """(status, parsed JSON body or text, headers) for one HTTPS request, without any client library."""
     context = ssl.create_default_context()

@@ -3,16 +3,10 @@
 The refusals themselves are in test_arm_rules.py's CASES, like every other rule.
 """
 
-import copy
-import json
-import os
-
 import pytest
 
-from .conftest import REFERENCE, cluster_body, unique
+from .conftest import cluster_body, unique
 
-EXAMPLE = os.path.join(REFERENCE, "azure", "containerservice", "2026-08-01", "examples",
-                       "AdvancedNetworkingTransitEncryption.json")
 OVERLAY = {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkDataplane": "cilium", "networkPolicy": "cilium"}
 
 
@@ -56,16 +50,6 @@ def test_values_are_stored_in_their_canonical_spelling(arm):
     security = advanced(stored)["security"]
     assert (security["advancedNetworkPolicies"], security["transitEncryption"]["type"]) == ("L7", "WireGuard")
     assert stored["properties"]["azureMonitorProfile"]["containerInsights"]["containerNetworkLogs"] == "Enabled"
-
-
-def test_the_transit_encryption_example_round_trips(arm):
-    with open(EXAMPLE, encoding="utf-8") as handle:
-        example = json.load(handle)
-    body = copy.deepcopy(example["parameters"]["parameters"])
-    body["properties"].pop("kubernetesVersion")
-    body["location"] = "westeurope"  # the example's "location1" is no region a subscription has
-    stored = arm(unique("wg"), body)
-    assert advanced(stored) == example["responses"]["200"]["body"]["properties"]["networkProfile"]["advancedNetworking"]
 
 
 def test_a_put_without_the_profiles_keeps_them_and_explicit_values_turn_features_off(arm):

@@ -191,3 +191,19 @@ def test_node_auto_provisioning_and_windows_pools_can_be_present(sdk, group, emu
         dict(NODE_SUBNET_NPM, networkDataplane="cilium", networkPolicy="cilium"), pools=pools,
         nodeProvisioningProfile={"mode": "Auto"})).result())
     assert error.error.code == "BadRequest" and "node auto-provisioning" in error.message
+
+
+def test_a_budget_fixed_while_the_drain_retries_lets_the_migration_finish(sdk, group, emulator):
+    """AKS retries refused evictions until its drain timeout: the budgets count as they are when the operation ends."""
+    _create(sdk, group, "retry", NODE_SUBNET_NPM)
+    handle = _handle(emulator, group, "retry")
+    _workload_with_pdb(handle, "web", 2, {"maxUnavailable": 0})
+    emulator.arm.settings.migration_delay = 1.5
+    poller = sdk.aks.managed_clusters.begin_create_or_update(group, "retry", cluster_body(
+        dict(NODE_SUBNET_NPM, networkDataplane="cilium", networkPolicy="cilium")))
+    assert handle.drain_blocker() is not None  # refused now...
+    pdb = handle.store.get("policy/poddisruptionbudgets", "default", "web")
+    fixed = dict(pdb, spec=dict(pdb["spec"], maxUnavailable=1))
+    handle.api.write(handle.api.registry.get("policy", "v1", "poddisruptionbudgets"), pdb, fixed, USER)
+    assert poller.result().properties.network_profile.network_dataplane == "cilium"  # ...fine by the end
+    assert emulator.arm.cluster(group, "retry")["properties"]["provisioningState"] == "Succeeded"

@@ -12,7 +12,7 @@ from kubernetes.client.rest import ApiException
 
 from tests.emulator.k8s import cilium_crds
 from tests.emulator_tests.k8s_fixtures import (k8s_ca, k8s_cluster, k8s_factory, kube,  # noqa: F401  pylint: disable=unused-import
-                                               raw_request)
+                                               policy_path, raw_request)
 
 # pylint: disable=redefined-outer-name
 
@@ -65,12 +65,6 @@ def test_broken_policies_are_rejected_with_422_naming_the_field(k8s_cluster, cas
     assert body["message"].startswith('CiliumNetworkPolicy.cilium.io "broken" is invalid: ')
     assert message in body["message"]
     assert raw_request(k8s_cluster, "POST", policy_path(policy), valid_policy())[0] == 201
-
-
-def policy_path(doc):
-    if doc["kind"] == "CiliumClusterwideNetworkPolicy":
-        return "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies"
-    return "/apis/cilium.io/v2/namespaces/%s/ciliumnetworkpolicies" % doc["metadata"].get("namespace", "default")
 
 
 def test_policies_are_validated_strictly_by_our_own_crds(k8s_cluster):

@@ -21,22 +21,26 @@ from dataclasses import dataclass, field
 
 from ansible.module_utils.common.dict_transformations import dict_merge
 
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import acns
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_fields import (
-    CREATE_POOL_DEFAULTS, POOL_OPTIONS, find_pool, ipam_of, network, pools, props)
+    CREATE_POOL_DEFAULTS, POOL_OPTIONS, find_pool, ipam_of, network, pools, props, version_tuple)
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import (
     AKS_DEFAULT_DNS_SERVICE_IP, AKS_DEFAULT_POD_CIDR, AKS_DEFAULT_SERVICE_CIDR, Facts)
 
 
 def effective_mode(params, existing):
-    """The ipam_mode to aim for: the option, else the cluster's own mode, else what the options imply.
+    """The IPAM mode to aim for (overlay | vnet | node-subnet): the option, else the cluster's own mode,
+    else what the options imply.
 
-    Kubenet and legacy node-subnet clusters can only go to overlay, so that is what an omitted
-    ipam_mode means for them (the plan then asks for allow_migration).
+    An existing Azure CNI cluster keeps its mode (AKS changes the data plane in place from any Azure CNI
+    IPAM mode: update-azure-cni); a kubenet cluster can only go to overlay, so that is what an omitted
+    ipam_mode means for it (the plan then asks for allow_migration).
     """
     if params.get("ipam_mode"):
-        return params["ipam_mode"]
+        return params["ipam_mode"].replace("_", "-")
     if existing is not None:
-        return "vnet" if ipam_of(existing) == "vnet" else "overlay"
+        current = ipam_of(existing)
+        return current if current in ("vnet", "node-subnet") else "overlay"
     return "vnet" if (params.get("system_pool") or {}).get("pod_subnet_id") else "overlay"
 
 
@@ -60,6 +64,7 @@ class Intent:
     dns_service_ip: str | None = None
     pool: dict = field(default_factory=dict)  # the system_pool options
     advanced_networking: dict | None = None
+    container_network_logs: bool | None = None
     allow_migration: bool = False
     given: frozenset = frozenset()  # network and pool options the user set (the rules word their findings by it)
 
@@ -74,7 +79,13 @@ class Intent:
                    pod_cidr=params.get("pod_cidr"), service_cidr=params.get("service_cidr"),
                    dns_service_ip=params.get("dns_service_ip"), pool=pool,
                    advanced_networking=params.get("advanced_networking"),
+                   container_network_logs=params.get("container_network_logs"),
                    allow_migration=bool(params.get("allow_migration")), given=frozenset(given))
+
+    def acns(self, existing):
+        """The ACNS state asked for (``_aks.acns``): the options given, else the cluster's."""
+        return acns.target(dict(advanced_networking=self.advanced_networking,
+                                container_network_logs=self.container_network_logs), acns.current(existing))
 
 
 def _same_text(a, b, spaces=False):
@@ -82,25 +93,6 @@ def _same_text(a, b, spaces=False):
         text = str(value).lower()
         return text.replace(" ", "") if spaces else text.rstrip("/")
     return a is not None and b is not None and norm(a) == norm(b)
-
-
-def _acns_state(cluster):
-    acns = network(cluster).get("advancedNetworking") or {}
-    enabled = bool(acns.get("enabled"))
-    return (enabled and bool((acns.get("observability") or {}).get("enabled")),
-            enabled and bool((acns.get("security") or {}).get("enabled")))
-
-
-def _acns_patch(intent, existing):
-    wanted = intent.advanced_networking
-    if not wanted:
-        return None
-    current = _acns_state(existing)
-    target = tuple(current[i] if wanted.get(key) is None else bool(wanted[key])
-                   for i, key in enumerate(("observability", "security")))
-    if target == current:
-        return None
-    return {"enabled": any(target), "observability": {"enabled": target[0]}, "security": {"enabled": target[1]}}
 
 
 def _pool_patch(pool_params, existing_pool):
@@ -156,9 +148,11 @@ def desired_patch(intent, existing=None):
     for value, key in ((intent.service_cidr, "serviceCidr"), (intent.dns_service_ip, "dnsServiceIP")):
         if value:
             net[key] = value
-    acns = _acns_patch(intent, existing)
-    if acns:
-        net["advancedNetworking"] = acns
+    advanced, monitor = acns.patch(intent.acns(existing), acns.current(existing))
+    if advanced:
+        net["advancedNetworking"] = advanced
+    if monitor:
+        properties["azureMonitorProfile"] = monitor
     properties["networkProfile"] = net
 
     index = find_pool(existing, intent.pool.get("name"))
@@ -255,7 +249,7 @@ def create_body(intent, patch):
     return body
 
 
-def facts_for(intent, final):
+def facts_for(intent, final, existing=None):
     """The Facts the rules check: the settings ``final`` (create body or merged cluster) will have."""
     net = network(final)
     mode = intent.mode
@@ -286,4 +280,9 @@ def facts_for(intent, final):
         pools=[dict(name=p.get("name"), osType=p.get("osType"), osSKU=p.get("osSKU")) for p in pools(final)],
         given=intent.given,
         defaults=frozenset(defaults),
+        acns=intent.acns(existing),
+        kubernetes_version=version_tuple(intent.kubernetes_version or props(final).get("currentKubernetesVersion")
+                                         or props(final).get("kubernetesVersion"))[:2] or None,
+        acns_pools=[dict(p) for p in pools(final)],
+        static_egress=bool((net.get("staticEgressGatewayProfile") or {}).get("enabled")),
     )

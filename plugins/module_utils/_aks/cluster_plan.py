@@ -17,12 +17,10 @@ from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_fields i
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_views import diff_view
 from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_paths
 
-MIN_OVERLAY_MIGRATION_VERSION = (1, 27)
-
 
 @dataclass
 class Step:
-    operation: str  # create | update | migrate-ipam | migrate-dataplane
+    operation: str  # create | update | remove-policy | migrate-ipam | migrate-dataplane
     patch: dict  # merged onto the cluster as it is when the step runs
 
 
@@ -89,29 +87,16 @@ def _pod_cidr_reasons(existing, after, migrating_ipam):
 
 
 def _migration_reasons(existing, intent, ipam, dataplane):
-    """Why the planned migrations cannot run, if they cannot (docs: update-azure-cni)."""
+    """Why the planned migrations cannot run as asked. What may stand in their way inside or around the
+    cluster (Windows pools, node auto-provisioning, versions, PDBs...) is the migration gate's business
+    (_aks.migration and the in-cluster checks), which an operator can accept one by one."""
     wanted = [name for name, needed in (("IPAM %s -> overlay" % ipam_of(existing), ipam),
                                         ("data plane %s -> cilium" % (network(existing).get("networkDataplane") or "azure"),
                                          dataplane)) if needed]
-    if not wanted:
-        return []
-    reasons = []
-    if not intent.allow_migration:
-        reasons.append("the cluster needs a one-way migration (%s, as separate operations): set allow_migration: true "
-                       "to run it; every node pool is reimaged" % ", ".join(wanted))
-    windows = [p.get("name") for p in pools(existing) if (p.get("osType") or "Linux").lower() == "windows"]
-    if windows:
-        reasons.append("migration: the cluster has Windows node pools (%s); AKS migrates Linux-only clusters" % ", ".join(windows))
-    if (props(existing).get("nodeProvisioningProfile") or {}).get("mode", "").lower() == "auto":
-        reasons.append("migration: node auto-provisioning must be disabled first")
-    if ipam:
-        version = version_tuple(props(existing).get("currentKubernetesVersion") or props(existing).get("kubernetesVersion"))
-        if version and version[:2] < MIN_OVERLAY_MIGRATION_VERSION:
-            reasons.append("migration to overlay needs Kubernetes 1.27 or later (cluster runs %s)" % ".".join(map(str, version)))
-        policy = (network(existing).get("networkPolicy") or "none").lower()
-        if policy != "none":
-            reasons.append("migration to overlay needs a cluster without a network policy engine (it has %s)" % policy)
-    return reasons
+    if wanted and not intent.allow_migration:
+        return ["the cluster needs a one-way migration (%s, as separate operations): set allow_migration: true "
+                "to run it; every node pool is reimaged" % ", ".join(wanted)]
+    return []
 
 
 IPAM_REFUSALS = {
@@ -127,8 +112,9 @@ IPAM_REFUSALS = {
 def plan(existing, patch, intent):
     """The steps from ``existing`` to the intent, or the reasons it cannot be done.
 
-    Migrations run as separate operations in the order AKS requires: IPAM (to overlay) first, then the
-    data plane (azure -> cilium, with network policy cilium in the same request), then any other change.
+    Migrations run as separate operations in the order AKS requires: an NPM or Calico engine is
+    uninstalled first when the IPAM mode moves to overlay, then IPAM (to overlay), then the data plane
+    (azure -> cilium, with network policy cilium in the same request), then any other change.
     """
     if existing is None:
         body = create_body(intent, patch)
@@ -146,6 +132,12 @@ def plan(existing, patch, intent):
     result.reasons.extend(_migration_reasons(existing, intent, migrate_ipam, migrate_dataplane))
 
     working = existing
+    policy = (network(existing).get("networkPolicy") or "none").lower()
+    if migrate_ipam and policy in ("azure", "calico"):
+        # AKS refuses the overlay migration while NPM or Calico runs (Azure/AKS#4006): uninstall it first
+        policy_patch = {"properties": {"networkProfile": {"networkPolicy": "none"}}}
+        result.steps.append(Step("remove-policy", policy_patch))
+        working = merge(working, policy_patch)
     if migrate_ipam:
         pod_cidr = intent.pod_cidr or network(existing).get("podCidr")
         if not pod_cidr:

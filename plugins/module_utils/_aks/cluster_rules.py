@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import acns
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cidr import (
     RESERVED_RANGES, overlaps, parse_network, reserved_overlap)
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import subnet_parts
@@ -56,6 +57,14 @@ class Facts:
     given: frozenset = frozenset()  # option names the user set (rules about the input itself)
     defaults: frozenset = frozenset()  # fields filled from AKS defaults, named as such in messages
     vnet: dict | None = None  # the raw VNet of vnet_subnet_id, once read from Azure
+    # ACNS (_aks.acns): the state asked for, the Kubernetes (major, minor) the cluster will run (None: left to
+    # AKS), every agentPoolProfile after the change, Static Egress Gateway on, the node subnet's NSG and prefix
+    acns: dict | None = None
+    kubernetes_version: tuple | None = None
+    acns_pools: list = field(default_factory=list)
+    static_egress: bool = False
+    node_nsg: dict | None = None
+    node_subnet_prefix: str | None = None
 
     def label(self, name):
         text = "%s %s" % (name, getattr(self, name))
@@ -68,6 +77,7 @@ class Rule:
     check: object
     message: str
     needs_vnet: bool = False
+    warning: bool = False  # reported in the result's warnings; never fails the task
 
 
 def _net(text):
@@ -281,9 +291,15 @@ def _subnets_exist(facts):
     return None
 
 
+def node_subnet(facts):
+    """The node subnet as ``facts.vnet`` has it (a dict), or None."""
+    parts = _subnet(facts.vnet_subnet_id)
+    return _vnet_subnets(facts).get(parts["subnet"].lower()) if parts and facts.vnet is not None else None
+
+
 def _node_subnet_not_delegated(facts):
     parts = _subnet(facts.vnet_subnet_id)
-    subnet = _vnet_subnets(facts).get(parts["subnet"].lower()) if parts and facts.vnet is not None else None
+    subnet = node_subnet(facts)
     delegations = ((subnet or {}).get("properties") or {}).get("delegations") or []
     if delegations:
         names = [(d.get("properties") or {}).get("serviceName") or d.get("name") for d in delegations]
@@ -311,17 +327,43 @@ def _subnet_capacity(facts):
     return "; ".join(short) or None
 
 
+def _vnet_prefixes(facts):
+    return ((facts.vnet.get("properties") or {}).get("addressSpace") or {}).get("addressPrefixes") or []
+
+
+def _subnet_prefixes(facts):
+    """(subnet name, prefix) of every subnet of the VNet."""
+    for subnet in (facts.vnet.get("properties") or {}).get("subnets") or []:
+        properties = subnet.get("properties") or {}
+        for prefix in properties.get("addressPrefixes") or [properties.get("addressPrefix")]:
+            if prefix:
+                yield subnet.get("name"), prefix
+
+
 def _vnet_overlap(facts):
-    if facts.vnet is None:
+    """An overlay pod CIDR must stay out of the VNet's address space (AKS: NetworkProfileCIDROverlapVNET)."""
+    net = _net(facts.pod_cidr) if facts.ipam_mode == "overlay" else None
+    hits = ["%s overlaps VNet %s address space %s" % (facts.label("pod_cidr"), facts.vnet.get("name"), prefix)
+            for prefix in _vnet_prefixes(facts) if net is not None and _net(prefix) is not None and overlaps(net, _net(prefix))]
+    return "; ".join(hits) or None
+
+
+def _service_cidr_on_subnet(facts):
+    """The service CIDR must miss every subnet of the VNet (AKS: ServiceCidrOverlapExistingSubnetsCidr)."""
+    net = _net(facts.service_cidr)
+    hits = ["%s overlaps subnet %s (%s)" % (facts.label("service_cidr"), name, prefix)
+            for name, prefix in _subnet_prefixes(facts) if net is not None and _net(prefix) is not None
+            and overlaps(net, _net(prefix))]
+    return "; ".join(hits) or None
+
+
+def _service_cidr_in_vnet(facts):
+    """Inside the VNet's address space but clear of its subnets: AKS accepts it (a warning, not a failure)."""
+    net = _net(facts.service_cidr)
+    if net is None or _service_cidr_on_subnet(facts):
         return None
-    prefixes = ((facts.vnet.get("properties") or {}).get("addressSpace") or {}).get("addressPrefixes") or []
-    hits = []
-    for name in ("pod_cidr", "service_cidr"):
-        net = _net(getattr(facts, name)) if name != "pod_cidr" or facts.ipam_mode == "overlay" else None
-        for prefix in prefixes:
-            vnet_net = _net(prefix)
-            if net is not None and vnet_net is not None and overlaps(net, vnet_net):
-                hits.append("%s overlaps VNet %s address space %s" % (facts.label(name), facts.vnet.get("name"), prefix))
+    hits = ["%s is inside VNet %s address space %s" % (facts.label("service_cidr"), facts.vnet.get("name"), prefix)
+            for prefix in _vnet_prefixes(facts) if _net(prefix) is not None and overlaps(net, _net(prefix))]
     return "; ".join(hits) or None
 
 
@@ -373,9 +415,16 @@ RULES = (
          "the node subnet needs an IP per node plus one, a pod subnet %d IPs per node plus one batch" % POD_IPS_PER_NODE,
          needs_vnet=True),
     Rule("vnet-overlap", _vnet_overlap,
-         "pod_cidr and service_cidr must not overlap the address space of the cluster's VNet", needs_vnet=True),
+         "an overlay pod_cidr must not overlap the address space of the cluster's VNet", needs_vnet=True),
+    Rule("service-cidr-subnet-overlap", _service_cidr_on_subnet,
+         "service_cidr must not overlap any subnet of the cluster's VNet", needs_vnet=True),
+    Rule("service-cidr-in-vnet", _service_cidr_in_vnet,
+         "service_cidr lies in the VNet's address space; AKS accepts that while it misses every subnet, but a subnet "
+         "added there later will collide with the cluster's service IPs", needs_vnet=True, warning=True),
 )
 
+
+RULES += tuple(Rule(*row) for row in acns.RULES)  # Advanced Container Networking Services: _aks/acns.py
 
 VNET_RULE_IDS = tuple(rule.rule_id for rule in RULES if rule.needs_vnet)
 
@@ -387,16 +436,25 @@ def failure(rule, detail):
     return rule.rule_id, "[%s] %s: %s" % (rule.rule_id, rule.message, detail)
 
 
-def check(facts, rules=RULES):
-    """Run the rules; a list of ``(rule_id, message)`` for those that fail, in table order.
-
-    VNet rules run only once ``facts.vnet`` holds the VNet read from Azure.
-    """
-    failures = []
+def _broken(facts, rules, warning):
+    found = []
     for rule in rules:
-        if rule.needs_vnet and facts.vnet is None:
+        if rule.warning != warning or (rule.needs_vnet and facts.vnet is None):
             continue
         detail = rule.check(facts)
         if detail:
-            failures.append(failure(rule, detail))
-    return failures
+            found.append(failure(rule, detail))
+    return found
+
+
+def check(facts, rules=RULES):
+    """Run the rules; a list of ``(rule_id, message)`` for those that fail, in table order.
+
+    VNet rules run only once ``facts.vnet`` holds the VNet read from Azure. Warning rules never fail.
+    """
+    return _broken(facts, rules, warning=False)
+
+
+def warnings(facts, rules=RULES):
+    """The ``(rule_id, message)`` of the warning rules that apply, in table order."""
+    return _broken(facts, rules, warning=True)

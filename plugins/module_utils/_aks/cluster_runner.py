@@ -11,30 +11,41 @@ from __future__ import annotations
 import re
 import time
 
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import acns
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.acns_rollout import (
+    WireGuardWaitError, cluster_client, wait_for_wireguard)
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster import Intent, desired_patch, facts_for, merge
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_plan import Step, plan
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_fields import provisioning_state, strip_read_only
-from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import VNET_RULE_IDS, check, failure, missing_subnets
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import (
+    VNET_RULE_IDS, check, failure, missing_subnets, node_subnet, warnings)
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_views import changed_only, diff_view, summary
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.role_assignment import SubnetGrant
 from ansible_collections.azcni.cilium.plugins.module_utils._azure import names
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import parse as resource_id_parse
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import subnet_parts
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
 from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_paths
 
 TERMINAL_STATES = ("succeeded", "failed", "canceled")
+MIGRATION_OPERATIONS = ("remove-policy", "migrate-ipam", "migrate-dataplane")
 VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 
 
 class ClusterRunner(object):
     """Runs aks_cilium_cluster on an AzureModule."""
 
-    def __init__(self, az, sleep=time.sleep, clock=time.monotonic):
+    def __init__(self, az, sleep=time.sleep, clock=time.monotonic, gate=None):
         self.az = az
+        # gate(az, params, cluster, plan) -> (standing blockers, accepted blockers, warnings): the migration
+        # checks, which need the cluster's own objects; given by the module (see _migration.runner)
+        self.gate = gate
         self.params = az.params
         self.rg = self.params["resource_group"]
         self.name = self.params["name"]
         self._sleep, self._clock = sleep, clock
         self.waited = False
+        self.grant = None  # the subnet role assignments still to make once the cluster's identity exists
 
     @property
     def clusters(self):
@@ -92,8 +103,8 @@ class ClusterRunner(object):
             self._azure("Deleting cluster", self.az.wait, poller, what="deletion of cluster %s" % self.name)
         return result
 
-    def preflight(self, intent, final):
-        facts = facts_for(intent, final)
+    def preflight(self, intent, final, existing=None):
+        facts = facts_for(intent, final, existing)
         failures = check(facts)
         if not failures and facts.vnet_subnet_id:
             failures = self.check_vnet(facts)
@@ -119,12 +130,32 @@ class ClusterRunner(object):
         elif missing_subnets(facts):
             absent = "VNet %s has no %s" % (parts["vnet"], " and no ".join(missing_subnets(facts)))
         else:
+            self.read_node_nsg(facts)
+            for _rule_id, message in warnings(facts):
+                self.az.warn(message)
             return check(facts)
         if self.az.check_mode:
             self.az.warn("Check mode: %s. It does not exist yet (in a real run an earlier task would create it), so the "
                          "checks that need it were skipped: %s." % (absent, ", ".join(VNET_RULE_IDS)))
             return []
         return check(facts) if facts.vnet is not None else [failure("subnets-exist", absent)]
+
+    def read_node_nsg(self, facts):
+        """With WireGuard asked for: the node subnet's network security group (for acns-wireguard-udp-51871)."""
+        if not facts.acns or facts.acns["transit_encryption"] != "wireguard":
+            return
+        properties = (node_subnet(facts) or {}).get("properties") or {}
+        facts.node_subnet_prefix = properties.get("addressPrefix") or (properties.get("addressPrefixes") or [None])[0]
+        nsg_id = (properties.get("networkSecurityGroup") or {}).get("id")
+        parts = resource_id_parse(nsg_id)
+        if not parts.get("name"):
+            return
+        try:
+            facts.node_nsg = self.az.get(self.az.client("network").network_security_groups.get,
+                                         parts["resource_group"], parts["name"])
+        except AzureError as exc:
+            self.az.warn("Could not read network security group %s (%s); the UDP 51871 check for WireGuard was "
+                         "skipped." % (nsg_id, exc))
 
     def present(self, existing):
         params = self.params
@@ -143,20 +174,63 @@ class ClusterRunner(object):
         if the_plan.reasons:  # what AKS cannot do at all comes before how the request is written
             self.az.fail_json(msg="Cannot apply the requested changes to cluster %s/%s, nothing was changed: %s"
                                   % (self.rg, self.name, "; ".join(the_plan.reasons)), reasons=the_plan.reasons)
-        self.preflight(intent, the_plan.after)
+        self.preflight(intent, the_plan.after, existing)
+        self.check_migration(existing, the_plan)
         before, after = changed_only(diff_view(existing), diff_view(the_plan.after))
-        result = dict(changed=bool(the_plan.steps), operations=the_plan.operations,
+        grant = SubnetGrant.plan(self.az, params, existing, the_plan.after)
+        operations = list(the_plan.operations)
+        if grant.missing:  # a known identity is granted first (as az does), a new system-assigned one once it exists
+            operations = [grant.OPERATION] + operations if grant.principal else operations + [grant.OPERATION]
+            after = dict(after, subnetRoleAssignments=grant.diff())
+        result = dict(changed=bool(the_plan.steps or grant.missing), operations=operations,
                       changes=diff_paths(diff_view(existing), diff_view(the_plan.after)),
-                      diff=dict(before=before, after=after), waited_for_pending_operation=self.waited)
-        if self.az.check_mode or not the_plan.steps:
+                      diff=dict(before=before, after=after), waited_for_pending_operation=self.waited,
+                      subnet_role_assignments=grant.report("planned"))
+        if self.az.check_mode or not result["changed"]:
             result["cluster"] = summary(the_plan.after)
             return result
+        if grant.principal:
+            grant.run()
+        else:
+            self.grant = grant
         current = existing
         for index, step in enumerate(the_plan.steps):
             last = index == len(the_plan.steps) - 1
             current = self.put(step, current, wait=params.get("wait", True) or not last)
         result["cluster"] = summary(current)
+        result["subnet_role_assignments"] = grant.report("created")
+        if params.get("wait", True) and self.turns_on_wireguard(intent, existing):
+            result["wireguard"] = self.wait_for_wireguard()
         return result
+
+    @staticmethod
+    def turns_on_wireguard(intent, existing):
+        before = acns.current(existing) or acns.NOTHING
+        return intent.acns(existing)["transit_encryption"] == "wireguard" != before["transit_encryption"]
+
+    def wait_for_wireguard(self):
+        """Turning WireGuard on restarts the Cilium agents: wait for that rollout and for every node's key."""
+        timeout = self.params.get("wait_timeout") or 1800
+        try:
+            client = cluster_client(self.az, self.clusters, self.rg, self.name)
+            return wait_for_wireguard(client, timeout, clock=self._clock, sleep=self._sleep)
+        except WireGuardWaitError as exc:
+            self.az.fail_json(msg="Cluster %s/%s was updated, but %s" % (self.rg, self.name, exc), changed=True)
+
+    def check_migration(self, existing, the_plan):
+        """Before a migration's first write: refuse while a blocker stands that ignore_blockers does not accept."""
+        if self.gate is None or not any(step.operation in MIGRATION_OPERATIONS for step in the_plan.steps):
+            return
+        standing, accepted, warnings = self.gate(self.az, self.params, existing, the_plan)
+        for item in accepted:
+            self.az.warn("Blocker %s accepted by ignore_blockers: %s" % (item["id"], item["message"]))
+        for item in warnings:
+            self.az.warn("Migration: %s" % item["message"])
+        if standing:
+            self.az.fail_json(msg="Cannot migrate cluster %s/%s yet, nothing was changed: %s. Fix them, or accept one "
+                                  "with ignore_blockers: [id]." % (self.rg, self.name, "; ".join(
+                                      "%s: %s" % (b["id"], b["message"]) for b in standing)),
+                              blockers=standing, operations=the_plan.operations)
 
     def put(self, step, current, wait):
         body = step.patch if step.operation == "create" else strip_read_only(merge(current, step.patch))
@@ -164,10 +238,15 @@ class ClusterRunner(object):
         poller = self._azure("Operation %s on cluster" % step.operation, self.az.call,
                              self.clusters.begin_create_or_update, self.rg, self.name, body=body)
         self.az.accepted(what)
+        if self.grant is not None and step.operation == "create":
+            # right after the PUT, as az does: the new cluster has its identity, and AKS sees the rights sooner
+            created = self._azure("Reading cluster", self.az.get, self.clusters.get, self.rg, self.name)
+            self.grant.run(created, changed=True)
+            self.grant = None
         if not wait:
             return self._azure("Reading cluster", self.az.get, self.clusters.get, self.rg, self.name) or body
         return self._azure("Operation %s on cluster" % step.operation, self.az.wait, poller, what=what) or body
 
 
-def run_cluster(az):
-    az.exit_json(**ClusterRunner(az).run())
+def run_cluster(az, gate=None):
+    az.exit_json(**ClusterRunner(az, gate=gate).run())

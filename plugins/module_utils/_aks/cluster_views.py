@@ -24,7 +24,7 @@ CLUSTER_FIELDS = ("id", "name", "location", "tags", "sku", "identity")
 
 
 CLUSTER_PROPERTIES = ("provisioningState", "powerState", "kubernetesVersion", "currentKubernetesVersion", "dnsPrefix",
-                      "fqdn", "nodeResourceGroup", "networkProfile")
+                      "fqdn", "nodeResourceGroup", "networkProfile", "azureMonitorProfile")
 
 
 CLUSTER_POOL_FIELDS = ("name", "provisioningState", "powerState") + POOL_VIEW
@@ -43,6 +43,9 @@ def diff_view(cluster):
         if props(cluster).get(key):
             view[key] = props(cluster)[key]
     view["networkProfile"] = dict((k, network(cluster)[k]) for k in NETWORK_VIEW if k in network(cluster))
+    logs = ((props(cluster).get("azureMonitorProfile") or {}).get("containerInsights") or {}).get("containerNetworkLogs")
+    if logs:
+        view["azureMonitorProfile"] = {"containerInsights": {"containerNetworkLogs": logs}}
     view["agentPoolProfiles"] = dict(
         (p.get("name"), dict((k, p[k]) for k in POOL_VIEW if k in p)) for p in pools(cluster))
     return view

@@ -20,6 +20,8 @@ from collections import namedtuple
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.token import ClientSecretToken
+
 AZURE_AUTH_ARGS = dict(
     auth_source=dict(type="str", choices=["auto", "cli", "env", "credential_file", "msi"],
                      fallback=(env_fallback, ["ANSIBLE_AZURE_AUTH_SOURCE"])),
@@ -220,10 +222,19 @@ def instance_discovery_disabled(cloud, settings):
     return host not in KNOWN_LOGIN_HOSTS
 
 
+def _adfs(cloud, settings):
+    """ADFS authorities (Azure Stack Hub) have their own token endpoint: azure-identity knows it."""
+    return str(settings.get("tenant")).lower() == "adfs" or cloud.login_endpoint.rstrip("/").lower().endswith("/adfs")
+
+
 def build_credential(settings, cloud, verify=True, session=None):
     """Return an azure-identity credential for the resolved settings; its requests go through
     ``session`` (see _azure.session) when one is given."""
-    from azure import identity  # lazy: azure-identity costs ~0.2 s to import
+    if (session is not None and settings["source"] not in ("cli", "msi") and settings.get("client_id")
+            and settings.get("secret") and settings.get("tenant") and not _adfs(cloud, settings)):
+        return ClientSecretToken(cloud.login_endpoint, settings["tenant"], settings["client_id"], settings["secret"],
+                                 session, verify)
+    from azure import identity  # lazy: azure-identity costs ~0.1 s to import
 
     common = dict(authority=cloud.login_endpoint, connection_verify=verify)
     if session is not None:

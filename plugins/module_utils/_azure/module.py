@@ -132,6 +132,25 @@ def deadline_retry_policy(deadline, **settings):
     return DeadlineRetryPolicy(**settings)
 
 
+def pipeline_client(credential, cloud, session, verify=True, deadline=None):
+    """azure-core's pipeline as the SDK clients build it: retries, bearer token, ARM's provider
+    registration and logging policies, TLS verified against REQUESTS_CA_BUNDLE or the system store.
+    (Also what the aks_clusters inventory plugin sends through, outside any module.)"""
+    from azure.core import PipelineClient
+    from azure.core.pipeline import policies
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.mgmt.core.policies import ARMAutoResourceProviderRegistrationPolicy, ARMChallengeAuthenticationPolicy
+    from azure.mgmt.core.policies import ARMHttpLoggingPolicy
+
+    retry = dict((key, value) for key, value in CLIENT_SETTINGS.items() if key.startswith("retry_"))
+    pipeline = [policies.RequestIdPolicy(), policies.HeadersPolicy(), policies.UserAgentPolicy(user_agent=USER_AGENT),
+                ARMAutoResourceProviderRegistrationPolicy(),
+                deadline_retry_policy(deadline, **retry) if deadline else policies.RetryPolicy(**retry),
+                ARMChallengeAuthenticationPolicy(credential, scope_for(cloud)), ARMHttpLoggingPolicy()]
+    return PipelineClient(cloud.resource_manager, policies=pipeline,
+                          transport=RequestsTransport(session=session, session_owner=False, connection_verify=verify))
+
+
 class AzureModule(ModuleBase):
     """AnsibleModule plus lazily built Azure credential, cloud and SDK clients."""
 
@@ -227,31 +246,18 @@ class AzureModule(ModuleBase):
         return self._api
 
     def _pipeline_client(self):
-        """azure-core's pipeline as the SDK clients build it: retries, bearer token, ARM's provider
-        registration and logging policies, TLS verified against REQUESTS_CA_BUNDLE or the system store."""
-        from azure.core import PipelineClient
-        from azure.core.pipeline import policies
-        from azure.core.pipeline.transport import RequestsTransport
-        from azure.mgmt.core.policies import ARMAutoResourceProviderRegistrationPolicy, ARMChallengeAuthenticationPolicy
-        from azure.mgmt.core.policies import ARMHttpLoggingPolicy
-
-        retry = dict((key, value) for key, value in CLIENT_SETTINGS.items() if key.startswith("retry_"))
         if not self.verify:
             self.warn(TLS_OFF_WARNING)  # one pipeline per task: warned once per task
-        pipeline = [policies.RequestIdPolicy(), policies.HeadersPolicy(), policies.UserAgentPolicy(user_agent=USER_AGENT),
-                    ARMAutoResourceProviderRegistrationPolicy(), deadline_retry_policy(self.deadline, **retry),
-                    ARMChallengeAuthenticationPolicy(self.credential, scope_for(self.cloud)), ARMHttpLoggingPolicy()]
-        return PipelineClient(self.cloud.resource_manager, policies=pipeline,
-                              transport=RequestsTransport(session=self.session, session_owner=False,
-                                                          connection_verify=self.verify))
+        return pipeline_client(self.credential, self.cloud, self.session, self.verify, self.deadline)
 
     # --- calls on raw JSON -----------------------------------------------------------------------
     @staticmethod
-    def _invoke(operation, args, body):
+    def _invoke(operation, args, body, query=None):
         from azure.core import exceptions
 
+        extra = dict((key, value) for key, value in (("body", body), ("query", query)) if value is not None)
         try:
-            return operation(*args, body=body) if body is not None else operation(*args)
+            return operation(*args, **extra)
         except exceptions.AzureError as exc:
             raise to_azure_error(exc)
 
@@ -286,9 +292,9 @@ class AzureModule(ModuleBase):
         if problems:
             self.fail_json(msg="Invalid input, nothing was sent: " + "; ".join(problems), problems=problems)
 
-    def list(self, operation, *args):
-        """Every item of a paged list operation, as ARM sent them."""
-        return self._invoke(operation, args, None)
+    def list(self, operation, *args, **kwargs):
+        """Every item of a paged list operation, as ARM sent them (``query``: e.g. ``{"$filter": ...}``)."""
+        return self._invoke(operation, args, None, kwargs.get("query"))
 
     def wait(self, poller, timeout=None, what="operation"):
         """Wait for a poller; the final JSON. Polls at the interval the service asks for.

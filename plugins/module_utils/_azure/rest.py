@@ -23,6 +23,8 @@ Operation = namedtuple("Operation", "method path api_version lro paged")
 CONTAINER_SERVICE = "2026-08-01"
 NETWORK = "2026-03-01"
 RESOURCES = "2025-04-01"
+AUTHORIZATION = "2022-04-01"
+MANAGED_IDENTITY = "2023-01-31"
 
 _RG = "/subscriptions/{subscription}/resourceGroups/{0}"
 _CLUSTERS = "/subscriptions/{subscription}/providers/Microsoft.ContainerService/managedClusters"
@@ -30,7 +32,9 @@ _CLUSTER = _RG + "/providers/Microsoft.ContainerService/managedClusters/{1}"
 _POOL = _CLUSTER + "/agentPools/{2}"
 _VNET = _RG + "/providers/Microsoft.Network/virtualNetworks/{1}"
 _SUBNET = _VNET + "/subnets/{2}"
+_NSG = _RG + "/providers/Microsoft.Network/networkSecurityGroups/{1}"
 _GROUP = "/subscriptions/{subscription}/resourcegroups/{0}"  # the spelling azure-mgmt-resource sends
+_ASSIGNMENTS = "{0}/providers/Microsoft.Authorization/roleAssignments"  # {0}: any scope, a resource ID
 
 
 def _crud(path, api_version, create="begin_create_or_update", create_lro=True):
@@ -56,7 +60,11 @@ OPERATIONS = {
     "agent_pools": dict(_crud(_POOL, CONTAINER_SERVICE), list=_list(_CLUSTER + "/agentPools", CONTAINER_SERVICE)),
     "virtual_networks": _crud(_VNET, NETWORK),
     "subnets": dict(_crud(_SUBNET, NETWORK), list=_list(_VNET + "/subnets", NETWORK)),
+    "network_security_groups": {"get": Operation("GET", _NSG, NETWORK, False, False)},  # read by the WireGuard check
     "resource_groups": _crud(_GROUP, RESOURCES, create="create_or_update", create_lro=False),
+    "role_assignments": dict(list_for_scope=_list(_ASSIGNMENTS, AUTHORIZATION),
+                             create=Operation("PUT", _ASSIGNMENTS + "/{1}", AUTHORIZATION, False, False)),
+    "user_assigned_identities": dict(get_by_id=Operation("GET", "{0}", MANAGED_IDENTITY, False, False)),
     "subscriptions": {"list_locations": _list("/subscriptions/{subscription}/locations", "2022-12-01")},
 }
 
@@ -77,7 +85,7 @@ class Call(object):
         return self.api.base_url.rstrip("/") + path
 
     def __call__(self, *args, **kwargs):
-        return self.api.send(self, args, kwargs.get("body"))
+        return self.api.send(self, args, kwargs.get("body"), kwargs.get("query"))
 
     def __repr__(self):
         return "<ARM %s %s>" % (self.operation.method, self.name)
@@ -98,7 +106,7 @@ class Api(object):
         api = self
         return type("Operations", (), dict((name, Call(api, name, op)) for name, op in OPERATIONS[group].items()))()
 
-    def _request(self, method, url, api_version, body):
+    def _request(self, method, url, api_version, body, query=None):
         from azure.core.rest import HttpRequest
 
         headers = {"Accept": "application/json"}
@@ -106,8 +114,8 @@ class Api(object):
         if body is not None:
             headers["Content-Type"] = "application/json"
             data = json.dumps(body)
-        return HttpRequest(method, url, params={"api-version": api_version} if api_version else None, headers=headers,
-                           content=data)
+        params = dict(query or {}, **({"api-version": api_version} if api_version else {}))
+        return HttpRequest(method, url, params=params or None, headers=headers, content=data)
 
     def _run(self, request):
         from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
@@ -121,10 +129,11 @@ class Api(object):
             raise HttpResponseError(response=response.http_response, error_format=ARMErrorFormat)
         return response
 
-    def send(self, call, args, body):
-        """Run one call: the JSON answer, every item of a paged list, or an LROPoller."""
+    def send(self, call, args, body, query=None):
+        """Run one call (``query``: more query parameters, e.g. ``$filter``): the JSON answer, every item
+        of a paged list, or an LROPoller."""
         op = call.operation
-        response = self._run(self._request(op.method, call.url(args), op.api_version, body))
+        response = self._run(self._request(op.method, call.url(args), op.api_version, body, query))
         if op.paged:
             return self._pages(response)
         if op.lro:

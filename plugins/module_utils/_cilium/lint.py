@@ -19,12 +19,17 @@ Everything here is pure: no I/O, no Ansible. Private to this collection.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import namedtuple
 
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium import acns
 from ansible_collections.azcni.cilium.plugins.module_utils._common import config_flag
 
 CNP = "CiliumNetworkPolicy"
 CCNP = "CiliumClusterwideNetworkPolicy"
+CNL = "ContainerNetworkLog"  # ACNS flow-log capture (acn.azure.com/v1alpha1, cluster scoped)
+CNL_API_VERSION = "acn.azure.com/v1alpha1"
+LOCALDNS_RANGE = "169.254.10.0/24"  # LocalDNS listens on 169.254.10.10/11 on every node
 
 ERROR = "error"
 WARNING = "warning"
@@ -49,10 +54,21 @@ CHECKS = {
     "l7-in-ccnp": (ERROR, "AKS does not support L7 rules in a CiliumClusterwideNetworkPolicy, even with ACNS"),
     "l7-needs-acns": (ERROR, "AKS enforces L7 rules (http, kafka, l7proto) only with ACNS security (L7)"),
     "fqdn-needs-acns": (ERROR, "AKS enforces FQDN policies (toFQDNs, dns rules) only with ACNS security"),
+    "dns-allow-localdns": (ERROR, "the cluster runs LocalDNS: pods query the node-local DNS at 169.254.10.10/11, so a "
+                                  "policy allowing DNS must also allow it on port 53 (entity host on Cilium 1.17 and "
+                                  "later, toCIDR 169.254.10.0/24 on Cilium 1.16)"),
+    "cidr-selects-cluster": (WARNING, "on AKS, CIDR rules (ipBlock, toCIDR, fromCIDR, CIDR sets) do not select pods or "
+                                      "nodes; use endpoint selectors or entities (cluster, host, remote-node) instead"),
+    "flow-log-dns-needs-fqdn": (WARNING, "DNS fields appear in container network logs only with FQDN or L7 policies "
+                                         "(ACNS network_policies fqdn or l7)"),
 }
 
 # What the cluster can enforce. ``l7`` implies ``fqdn`` on AKS (--acns-advanced-networkpolicies L7).
-LintContext = namedtuple("LintContext", ["l7", "fqdn", "node_selector_labels"])
+# localdns: the nodes run LocalDNS; cilium_version: (major, minor) or None; cluster_ranges: (label, ip_network)
+# of the pods' ranges and the nodes' addresses, which CIDR rules do not select on AKS.
+LintContext = namedtuple("LintContext", ["l7", "fqdn", "node_selector_labels", "localdns", "cilium_version",
+                                         "cluster_ranges"])
+LintContext.__new__.__defaults__ = (False, None, ())
 NO_ACNS = LintContext(l7=False, fqdn=False, node_selector_labels=False)
 
 DIRECTIONS = ("ingress", "ingressDeny", "egress", "egressDeny")
@@ -64,27 +80,32 @@ L3_PEERS = {
     "egress": ("toEndpoints", "toCIDR", "toCIDRSet", "toEntities", "toServices", "toFQDNs", "toGroups", "toNodes"),
 }
 NODE_PEERS = ("fromNodes", "toNodes")
+CIDR_PEERS = ("fromCIDR", "fromCIDRSet", "toCIDR", "toCIDRSet")
 REQUIRES_PEERS = ("fromRequires", "toRequires")
 L7_TYPES = ("http", "kafka", "dns", "l7proto")
 PROXY_L7_TYPES = ("http", "kafka", "l7proto")  # need the Envoy L7 proxy; dns goes to the DNS proxy
 
 
-def context_from_cilium_config(data):
-    """What a cluster enforces, from the ``data`` of ``kube-system/cilium-config``.
-
-    ``enable-l7-proxy: "true"`` is how AKS turns on ACNS L7 policies (it is "false" otherwise);
-    FQDN filtering comes with L7, or alone with the DNS proxy keys ACNS sets.
-    """
+def context_from_cilium_config(data, **cluster):
+    """What a cluster enforces, from the ``data`` of ``kube-system/cilium-config`` (``_cilium.acns.policy_mode``:
+    ``enable-l7-proxy`` for the proxies, ``external-envoy-proxy`` for L7 through the cilium-envoy DaemonSet).
+    ``cluster``: localdns, cilium_version, cluster_ranges."""
     data = data or {}
-    l7 = config_flag(data.get("enable-l7-proxy"))
-    fqdn = l7 or config_flag(data.get("enable-standalone-dns-proxy")) or config_flag(data.get("enable-acns-fqdn"))
-    return LintContext(l7=l7, fqdn=fqdn, node_selector_labels=config_flag(data.get("enable-node-selector-labels")))
+    mode = acns.policy_mode(data)
+    return LintContext(l7=mode == "l7", fqdn=mode != "none",
+                       node_selector_labels=config_flag(data.get("enable-node-selector-labels")), **cluster)
 
 
-def context_from_setting(acns_security, node_selector_labels=False):
+def context_from_setting(acns_security, node_selector_labels=False, **cluster):
     """LintContext for an explicit ``acns_security`` value: none, fqdn or l7."""
     level = acns_security or "none"
-    return LintContext(l7=level == "l7", fqdn=level in ("l7", "fqdn"), node_selector_labels=node_selector_labels)
+    return LintContext(l7=level == "l7", fqdn=level in ("l7", "fqdn"), node_selector_labels=node_selector_labels,
+                       **cluster)
+
+
+def network_policies(context):
+    """none | fqdn | l7 of a LintContext."""
+    return "l7" if context.l7 else "fqdn" if context.fqdn else "none"
 
 
 def policy_ref(kind, namespace, name):
@@ -111,7 +132,8 @@ def lint_policy(obj, context=NO_ACNS):
             "severity": severity, "message": "%s: %s" % (message, detail) if detail else message,
         }
 
-    return [finding(path, check, detail) for path, check, detail in _policy_problems(obj, kind, context)]
+    problems = _flow_log_problems(obj, context) if kind == CNL else _policy_problems(obj, kind, context)
+    return [finding(path, check, detail) for path, check, detail in problems]
 
 
 def lint_policies(objs, context=NO_ACNS):
@@ -123,18 +145,24 @@ def lint_policies(objs, context=NO_ACNS):
 
 
 def uses_cluster_features(objs):
-    """True when some policy has a construct whose verdict depends on the cluster's settings.
-
-    Lets the caller skip reading cilium-config for plain L3/L4 policy sets.
+    """What the verdicts depend on: a set of ``"config"`` (cilium-config: ACNS policy mode, node selector labels)
+    and ``"nodes"`` (LocalDNS, the Cilium version, the pod and node ranges). Empty for plain L3/L4 policy sets,
+    so the caller reads nothing.
     """
+    needs = set()
     for obj in objs:
+        if obj.get("kind") == CNL:
+            needs.add("config")
+            continue
         for _path, rule in _rules(obj):
-            for _dpath, _direction, entry in _entries(rule, ""):
+            for _dpath, direction, entry in _entries(rule, ""):
                 if any(entry.get(peer) for peer in NODE_PEERS + ("toFQDNs",)):
-                    return True
+                    needs.add("config")
                 if any(_l7_types(port.get("rules")) for _ppath, port in _port_rules(entry, "")):
-                    return True
-    return False
+                    needs.add("config")
+                if any(entry.get(field) for field in CIDR_PEERS) or (direction == "egress" and _allows_dns(entry)):
+                    needs.add("nodes")
+    return needs
 
 
 def errors(findings):
@@ -192,6 +220,7 @@ def _policy_problems(obj, kind, context):
         return
     for path, rule in _rules(obj):
         yield from _rule_problems(rule, path, kind, context)
+        yield from _check_localdns(rule, path, context)
 
 
 def _rule_problems(rule, path, kind, context):
@@ -246,10 +275,99 @@ def _check_fqdn(entry, path, _direction, context):
         yield path + ".toFQDNs", "fqdn-needs-acns", None
 
 
+def _cidrs(entry, field):
+    """(index, text) of the CIDRs of one CIDR peer field (plain strings, or CIDR-set items with ``cidr``)."""
+    for index, item in enumerate(entry.get(field) or []):
+        text = item.get("cidr") if isinstance(item, dict) else item
+        if isinstance(text, str):
+            yield index, text
+
+
+def _network(text):
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+def _check_cidr_targets(entry, path, _direction, context):
+    """AKS limitation: CIDR rules aimed at pod or node addresses select nothing (the traffic has identities)."""
+    if not context.cluster_ranges:
+        return
+    for field in CIDR_PEERS:
+        for index, text in _cidrs(entry, field):
+            network = _network(text)
+            if network is None or network.prefixlen == 0:  # 0.0.0.0/0 means "the world", not the cluster
+                continue
+            hits = sorted({label for label, cluster_range in context.cluster_ranges
+                           if cluster_range.version == network.version and cluster_range.overlaps(network)})
+            if hits:
+                yield "%s.%s[%d]" % (path, field, index), "cidr-selects-cluster", "%s covers %s" % (text, ", ".join(hits))
+
+
 ENTRY_CHECKS = (
     _check_l3_exclusive, _check_to_services_ports, _check_icmps_ports, _check_node_peers, _check_requires,
-    _check_fqdn,
+    _check_fqdn, _check_cidr_targets,
 )
+
+
+def _port_53(entry):
+    """The entry allows port 53 (or every port, having no toPorts)."""
+    port_rules = entry.get("toPorts")
+    if not port_rules:
+        return True
+    for port_rule in port_rules if isinstance(port_rules, list) else []:
+        for port in (port_rule or {}).get("ports") or []:
+            if str(port.get("port")) in ("53", "0"):
+                return True
+    return False
+
+
+def _selects_kube_dns(entry):
+    for selector in entry.get("toEndpoints") or []:
+        labels = (selector or {}).get("matchLabels") or {}
+        if labels.get("k8s-app") == "kube-dns" or labels.get("k8s:k8s-app") == "kube-dns":
+            return True
+    return any(((s or {}).get("k8sService") or {}).get("serviceName") == "kube-dns" for s in entry.get("toServices") or [])
+
+
+def _allows_dns(entry):
+    return _selects_kube_dns(entry) and _port_53(entry)
+
+
+def _allows_localdns(entry, cilium_version):
+    """Whether the entry lets pods reach LocalDNS: entity host (Cilium >= 1.17) or 169.254.10.0/24 (older)."""
+    if not _port_53(entry):
+        return False
+    if "host" in (entry.get("toEntities") or []) or "all" in (entry.get("toEntities") or []):
+        return cilium_version is None or cilium_version >= (1, 17)
+    localdns = ipaddress.ip_network(LOCALDNS_RANGE)
+    for field in ("toCIDR", "toCIDRSet"):
+        for _index, text in _cidrs(entry, field):
+            network = _network(text)
+            if network is not None and network.version == 4 and localdns.subnet_of(network):
+                return cilium_version is None or cilium_version < (1, 17)
+    return False
+
+
+def _check_localdns(rule, path, context):
+    if not context.localdns:
+        return
+    entries = [(entry_path, entry) for entry_path, direction, entry in _entries(rule, path) if direction == "egress"]
+    dns = [entry_path for entry_path, entry in entries if _allows_dns(entry)]
+    if dns and not any(_allows_localdns(entry, context.cilium_version) for _path, entry in entries):
+        version = ".".join(str(part) for part in context.cilium_version) if context.cilium_version else "unknown"
+        yield dns[0], "dns-allow-localdns", "Cilium %s; add an egress rule to %s on port 53" % (
+            version, "entity host" if context.cilium_version is None or context.cilium_version >= (1, 17)
+            else "toCIDR " + LOCALDNS_RANGE)
+
+
+def _flow_log_problems(obj, context):
+    """ContainerNetworkLog: DNS fields are only logged where FQDN/L7 policies run."""
+    for index, item in enumerate(((obj.get("spec") or {}).get("includefilters")) or []):
+        protocols = [str(p).lower() for p in (item or {}).get("protocol") or []] if isinstance(item, dict) else []
+        if "dns" in protocols and not context.fqdn:
+            yield "spec.includefilters[%d].protocol" % index, "flow-log-dns-needs-fqdn", None
 
 
 def _check_l7_shape(port_rule, path, _direction, _kind, _host, _context):

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import ipaddress
 import json
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium import lint
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium.status import image_version
 from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_paths
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium.policy_input import (
-    API_VERSION, SERVER_METADATA, Policy, PolicyInputError, build_policies, check_label_value, load_documents)
+    API_VERSIONS, SERVER_METADATA, Policy, PolicyInputError, build_policies, check_label_value, load_documents)
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.resources import namespaced, path
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -37,6 +39,7 @@ HASH_ANNOTATION = "azcni.cilium/applied-hash"
 # More namespaces than this and one cluster-wide LIST is cheaper than one LIST per namespace.
 MAX_NAMESPACE_LISTS = 8
 CILIUM_CONFIG = path("ConfigMap", "kube-system", "cilium-config")
+LOCALDNS_LABEL = "kubernetes.azure.com/localdns-state"  # "enabled" on nodes running LocalDNS (AgentBaker)
 MAX_WARNINGS = 20  # lint findings shown as task warnings; all of them are in the result
 
 OUTCOMES = ("created", "updated", "unchanged", "deleted", "failed")
@@ -113,15 +116,16 @@ def list_scopes(policies, prune):
     LIST per namespace that has policies, or one cluster-wide LIST when there are many namespaces.
     """
     if prune:
-        return [(lint.CNP, None), (lint.CCNP, None)]
+        return [(lint.CNP, None), (lint.CCNP, None), (lint.CNL, None)]
     scopes = []
     namespaces = sorted({p.namespace for p in policies if p.kind == lint.CNP})
     if len(namespaces) > MAX_NAMESPACE_LISTS:
         scopes.append((lint.CNP, None))
     else:
         scopes.extend((lint.CNP, namespace) for namespace in namespaces)
-    if any(p.kind == lint.CCNP for p in policies):
-        scopes.append((lint.CCNP, None))
+    for kind in (lint.CCNP, lint.CNL):
+        if any(p.kind == kind for p in policies):
+            scopes.append((kind, None))
     return scopes
 
 
@@ -182,10 +186,15 @@ class PolicyService(object):
         """Every live object in the given scopes (LISTs run concurrently)."""
         def one(scope):
             kind, namespace = scope
-            items, _version = self.client.list(path(kind, namespace))
+            try:
+                items, _version = self.client.list(path(kind, namespace))
+            except K8sApiError as exc:
+                if kind == lint.CNL and exc.status == 404:
+                    return []  # no ContainerNetworkLog CRD: container network logs are off, so there are none
+                raise
             for item in items:  # list items carry no kind; the collection says what they are
                 item.setdefault("kind", kind)
-                item.setdefault("apiVersion", API_VERSION)
+                item.setdefault("apiVersion", API_VERSIONS[kind])
             return items
 
         return [item for items in self._map(one, scopes) for item in items]
@@ -279,17 +288,59 @@ def diffs(results):
 # --- the module ------------------------------------------------------------------------------------
 
 
-def lint_context(module, policies):
-    """(LintContext, acns report) from the acns_security option, reading cilium-config on ``auto``.
+def _report(context, source):
+    """The ``acns`` result: what the lint assumed the cluster runs, and where that came from."""
+    return dict(network_policies=lint.network_policies(context), l7=context.l7, fqdn=context.fqdn,
+                node_selector_labels=context.node_selector_labels, localdns=context.localdns,
+                cilium_version=".".join(str(p) for p in context.cilium_version) if context.cilium_version else None,
+                source=source)
 
-    The ConfigMap is only read when some policy has a construct whose verdict depends on it.
+
+def cluster_facts(module):
+    """LocalDNS, the Cilium version and the pod/node ranges, for the checks that need them (two reads)."""
+    nodes, _version = module.client.list(path("Node"))
+    localdns = any((_labels(n).get(LOCALDNS_LABEL) or "").lower() == "enabled" for n in nodes)
+    ranges = []
+    for node in nodes:
+        name = (node.get("metadata") or {}).get("name")
+        for cidr in (node.get("spec") or {}).get("podCIDRs") or []:
+            ranges.append(("pods of %s (%s)" % (name, cidr), ipaddress.ip_network(cidr, strict=False)))
+        for address in (node.get("status") or {}).get("addresses") or []:
+            if address.get("type") == "InternalIP":
+                ranges.append(("node %s (%s)" % (name, address.get("address")), ipaddress.ip_network(address["address"])))
+    agent = module.client.get(path("DaemonSet", "kube-system", "cilium"))
+    images = [c.get("image") for c in ((((agent or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get(
+        "containers") or []]
+    versions = [image_version(image) for image in images if image_version(image)]
+    version = tuple(int(part) for part in versions[0].split(".")[:2]) if versions else None
+    return dict(localdns=localdns, cilium_version=version, cluster_ranges=tuple(ranges))
+
+
+def _labels(obj):
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+def lint_context(module, policies):
+    """(LintContext, acns report) from the cluster, or from the acns_security option when it is not ``auto``.
+
+    Reads only what some policy's verdict depends on (``lint.uses_cluster_features``): cilium-config for the ACNS
+    policy mode, the nodes and the agent DaemonSet for LocalDNS, the Cilium version and the pod and node ranges.
     """
     setting = module.params["acns_security"]
+    needs = lint.uses_cluster_features(p.body for p in policies)
+    cluster = {}
+    if "nodes" in needs:
+        try:
+            cluster = cluster_facts(module)
+        except K8sApiError as error:
+            module.warn("Could not read the nodes and the Cilium agent (%s); the LocalDNS and CIDR checks were "
+                        "skipped." % error)
     if setting != "auto":
-        context = lint.context_from_setting(setting)
-        return context, dict(context._asdict(), source="parameter")
-    if not lint.uses_cluster_features(p.body for p in policies):
-        return lint.NO_ACNS, dict(lint.NO_ACNS._asdict(), source="not needed")
+        return lint.context_from_setting(setting, **cluster), _report(lint.context_from_setting(setting, **cluster),
+                                                                      "parameter")
+    if "config" not in needs:
+        context = lint.NO_ACNS._replace(**cluster)
+        return context, _report(context, "not needed")
     try:
         config = module.client.get(CILIUM_CONFIG)
     except K8sApiError as error:
@@ -297,9 +348,24 @@ def lint_context(module, policies):
                     "Set acns_security to say what the cluster enforces." % error)
         config = None
     if config is None:
-        return lint.NO_ACNS, dict(lint.NO_ACNS._asdict(), source="default")
-    context = lint.context_from_cilium_config(config.get("data"))
-    return context, dict(context._asdict(), source="cilium-config")
+        context = lint.NO_ACNS._replace(**cluster)
+        return context, _report(context, "default")
+    context = lint.context_from_cilium_config(config.get("data"), **cluster)
+    return context, _report(context, "cluster")
+
+
+def flow_logs_available(module, policies):
+    """Fail before any write when ContainerNetworkLog objects are given but the cluster has no such CRD."""
+    if not any(p.kind == lint.CNL for p in policies):
+        return
+    try:
+        served = module.client.get("/apis/%s" % lint.CNL_API_VERSION)
+    except K8sApiError as exc:
+        module.fail_k8s(exc, "Could not check for the ContainerNetworkLog API", changed=False)
+    if served is None:
+        module.fail_json(msg="The cluster serves no %s objects (%s): container network logs are off. Turn them on "
+                             "with azcni.cilium.aks_cilium_cluster container_network_logs: true; nothing was sent."
+                         % (lint.CNL, lint.CNL_API_VERSION), changed=False)
 
 
 def _where(result):
@@ -325,6 +391,8 @@ def run_policy(module):
                              "prune=true, to remove a whole policy set).")
 
     findings, acns = [], None
+    if params["state"] == "present":
+        flow_logs_available(module, policies)
     if params["state"] == "present" and params["lint"] != "off":
         context, acns = lint_context(module, policies)
         findings = lint.lint_policies([p.body for p in policies], context)

@@ -20,7 +20,9 @@ from ansible_collections.azcni.cilium.plugins.module_utils._k8s.resources import
 API_VERSION = "cilium.io/v2"
 
 
-KINDS = (lint.CNP, lint.CCNP)
+KINDS = (lint.CNP, lint.CCNP, lint.CNL)
+# kind -> the apiVersion this module manages it in
+API_VERSIONS = {lint.CNP: API_VERSION, lint.CCNP: API_VERSION, lint.CNL: lint.CNL_API_VERSION}
 
 
 # Set by the server; dropped from input (an exported object would otherwise pin a resourceVersion)
@@ -189,9 +191,9 @@ def _to_policy(source, doc, default_namespace):
     if not isinstance(doc, dict):
         return None, "expected a mapping (a Kubernetes object), got %s" % type(doc).__name__
     kind, api_version = doc.get("kind"), doc.get("apiVersion")
-    if kind not in KINDS or api_version != API_VERSION:
-        return None, ("only %s and %s of apiVersion %s are managed by this module, got kind %r apiVersion %r"
-                      % (lint.CNP, lint.CCNP, API_VERSION, kind, api_version))
+    if kind not in KINDS or api_version != API_VERSIONS[kind]:
+        return None, ("only %s and %s of apiVersion %s and %s of apiVersion %s are managed by this module, got kind %r "
+                      "apiVersion %r" % (lint.CNP, lint.CCNP, API_VERSION, lint.CNL, lint.CNL_API_VERSION, kind, api_version))
     metadata = doc.get("metadata")
     if not isinstance(metadata, dict) or not metadata.get("name") or not isinstance(metadata["name"], str):
         return None, "%s without metadata.name" % kind

@@ -20,7 +20,8 @@ import threading
 import time
 from collections import Counter
 
-from ansible_collections.azcni.cilium.plugins.module_utils._common import config_flag
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium import acns
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium.limitations import check_workloads
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.module import common_problems
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.readiness import (
@@ -101,7 +102,31 @@ def collect(client, namespace="kube-system", agent="cilium", operator="cilium-op
         snapshot[key + "_pods"] = pods
     snapshot["config"] = client.get(path("ConfigMap", namespace, config_map))
     snapshot["crds"] = discover_crds(client)
+    # the ACNS workloads, read only where cilium-config says the feature is on
+    state = acns.state((snapshot["config"] or {}).get("data"))
+    snapshot["envoy"] = client.get(path("DaemonSet", namespace, acns.ENVOY_DAEMONSET)) if state["network_policies"] == "l7" else None
+    snapshot["hubble_relay"] = (client.get(path("Deployment", namespace, acns.RELAY_DEPLOYMENT))
+                                if state["observability"] else None)
+    snapshot["cilium_nodes"], snapshot["cilium_nodes_version"] = (
+        client.list(path("CiliumNode")) if state["transit_encryption"] == "wireguard" else (None, None))
     return snapshot
+
+
+def _acns(snapshot, findings):
+    """(acns state, envoy, hubble_relay, encryption) of a snapshot; a feature on without its workload is an error."""
+    data = (snapshot["config"] or {}).get("data") or {}
+    state = acns.state(data)
+    envoy = relay = None
+    if state["network_policies"] == "l7":
+        envoy = _workload(snapshot.get("envoy"), acns.ENVOY_DAEMONSET, "DaemonSet", findings)
+    if state["observability"]:
+        relay = _workload(snapshot.get("hubble_relay"), acns.RELAY_DEPLOYMENT, "Deployment", findings)
+    encryption = acns.encryption(data, snapshot.get("cilium_nodes"))
+    if encryption["nodes_without_key"]:
+        missing = encryption["nodes_without_key"]
+        findings.error("encryption", None, "%d of %d nodes publish no WireGuard key (%s): %s" % (
+            len(missing), encryption["nodes"], acns.WG_KEY_ANNOTATION, ", ".join(missing[:5])))
+    return state, envoy, relay, encryption
 
 
 # --- evaluate -------------------------------------------------------------------------------------
@@ -274,9 +299,8 @@ def evaluate(snapshot, ignore_warnings=False):
         crds=_crds(snapshot["crds"], findings),
         config=config,
         aks_managed=bool(evidence), aks_evidence=evidence,
-        # ACNS observability is Hubble; ACNS security (FQDN filtering, L7 policy) needs the L7 proxy.
-        acns=dict(observability=config_flag(config.get("enable-hubble")), security=config_flag(config.get("enable-l7-proxy"))),
     )
+    report["acns"], report["envoy"], report["hubble_relay"], report["encryption"] = _acns(snapshot, findings)
     report.update(healthy=not findings.errors and (ignore_warnings or not findings.warnings),
                   errors=findings.errors, cilium_warnings=findings.warnings)
     report["summary"] = summary(report)
@@ -302,6 +326,10 @@ def summary(report):
     line = "Cilium %s %s (%s): %s; %s, ACNS observability %s, security %s" % (
         version, verdict, counts, ", ".join(parts), flavour,
         "on" if acns["observability"] else "off", "on" if acns["security"] else "off")
+    labels = (("network_policies", "policies"), ("transit_encryption", "encryption"), ("acceleration", "acceleration"))
+    extras = ["%s %s" % (label, acns[key]) for key, label in labels if acns[key] != "none"]
+    if extras:
+        line += " (%s)" % ", ".join(extras)
     first = (report["errors"] or report["cilium_warnings"] or [None])[0]
     return line + ("; first: %s" % first if first and not report["healthy"] else "")
 
@@ -350,6 +378,12 @@ def _watches(client, snapshot, clock):
     if snapshot["agent_selector"]:
         watches.append((ChangeWatch(client, path("Pod", namespace), label_selector=snapshot["agent_selector"], clock=clock),
                         snapshot["agent_pods_version"]))
+    for kind, key, name in (("DaemonSet", "envoy", acns.ENVOY_DAEMONSET), ("Deployment", "hubble_relay", acns.RELAY_DEPLOYMENT)):
+        if snapshot.get(key) is not None:
+            watches.append((ChangeWatch(client, path(kind, namespace), field_selector="metadata.name=%s" % name, clock=clock),
+                            _meta(snapshot[key]).get("resourceVersion")))
+    if snapshot.get("cilium_nodes") is not None:  # WireGuard keys appearing
+        watches.append((ChangeWatch(client, path("CiliumNode"), clock=clock), snapshot["cilium_nodes_version"]))
     return watches
 
 
@@ -369,8 +403,9 @@ def status(client, namespace="kube-system", agent="cilium", operator="cilium-ope
     timed_out = False
     if wait and not report["healthy"] and not crash_looping(report):
         signals, stop = queue.Queue(), threading.Event()
-        client.set_pool_size(4 + 3)  # three streaming watches besides the collections
-        for watch, version in _watches(client, snapshot, clock):
+        watches = _watches(client, snapshot, clock)
+        client.set_pool_size(4 + len(watches))  # the streaming watches besides the collections
+        for watch, version in watches:
             threading.Thread(target=_pump, args=(watch.events(deadline, version), signals, stop), daemon=True).start()
         try:
             while not report["healthy"] and not crash_looping(report):
@@ -395,6 +430,9 @@ def run_status(module):
         report = status(module.client, params["namespace"], params["agent_daemonset"], params["operator_deployment"],
                         params["config_map"], wait=params["wait"], timeout=params["wait_timeout"],
                         ignore_warnings=params["ignore_warnings"])
+        if params.get("check_workloads"):  # the limitations of this Cilium version, on the cluster's own workloads
+            report["workload_findings"] = check_workloads(module.client, report["version"], params["namespace"],
+                                                          params["config_map"])
     except K8sApiError as exc:
         module.fail_k8s(exc, "Could not read the Cilium status in namespace %s" % params["namespace"])
     if params["fail_on_unhealthy"] and not report["healthy"]:

@@ -17,11 +17,16 @@ KINDS = {
     "ConfigMap": Resource("/api/v1", "configmaps", True),
     "Namespace": Resource("/api/v1", "namespaces", False),
     "Node": Resource("/api/v1", "nodes", False),
+    "Service": Resource("/api/v1", "services", True),
+    "NetworkPolicy": Resource("/apis/networking.k8s.io/v1", "networkpolicies", True),
     "DaemonSet": Resource("/apis/apps/v1", "daemonsets", True),
     "Deployment": Resource("/apis/apps/v1", "deployments", True),
     "ControllerRevision": Resource("/apis/apps/v1", "controllerrevisions", True),
     "CiliumNetworkPolicy": Resource("/apis/cilium.io/v2", "ciliumnetworkpolicies", True),
     "CiliumClusterwideNetworkPolicy": Resource("/apis/cilium.io/v2", "ciliumclusterwidenetworkpolicies", False),
+    "CiliumNode": Resource("/apis/cilium.io/v2", "ciliumnodes", False),
+    "ContainerNetworkLog": Resource("/apis/acn.azure.com/v1alpha1", "containernetworklogs", False),
+    "CiliumIdentity": Resource("/apis/cilium.io/v2", "ciliumidentities", False),
 }
 
 

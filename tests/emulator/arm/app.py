@@ -39,6 +39,7 @@ class Settings:
     """Knobs tests may change at any time (emulator.arm.settings.provision_delay = 5)."""
     provision_delay: float = 0.0   # seconds an AKS operation takes; 0 = done by the client's first poll
     migration_delay: float = 0.0   # at least this long for a network migration (IPAM, data plane, policy engine)
+    drain_timeout: float = 20.0    # how long a drain retries an eviction refused while a budget's pods are unready
     retry_after: int = 1           # Retry-After on LRO responses; never 0 (azure-core would then wait 30 s)
     pod_ready_delay: float = 0.0   # passed to the Kubernetes emulator
     kubernetes: bool = True        # start Kubernetes API servers for clusters (when tests.emulator.k8s exists)

@@ -328,3 +328,34 @@ ROUTES = [
     ("GET", RD, list_definitions),
     ("GET", RD + r"/(?P<name>[^/]+)", get_definition),
 ]
+
+
+# ---- for tests and the lab's controls: rights set up as an administrator would (under the lab's lock) --
+def add_assignment(arm, scope, role, principal_id):
+    """Store an assignment of the built-in `role` (GUID) to `principal_id` at `scope`; returns its body."""
+    with arm.lock:
+        ensure_seeded(arm)
+        name = str(uuid.uuid5(uuid.NAMESPACE_URL, "%s/%s/%s" % (_norm(scope), role, principal_id.lower())))
+        body = _assignment_body(arm, scope, name, definition_id(arm, scope, role), principal_id, "ServicePrincipal",
+                                caller_object_id(arm))
+        arm.store.put(body["id"], body)
+        arm.store.save()
+        return body
+
+
+def remove_assignments(arm, principal_id, role=None):
+    """Delete the principal's assignments (of `role` only, when given); returns what was removed."""
+    with arm.lock:
+        ensure_seeded(arm)
+        removed = [a for a in all_assignments(arm) if a["properties"]["principalId"].lower() == principal_id.lower()
+                   and (role is None or _definition_guid(a["properties"]["roleDefinitionId"]) == role)]
+        for body in removed:
+            arm.store.delete(body["id"])
+        arm.store.save()
+        return removed
+
+
+def assignments_at(arm, scope):
+    """The assignments stored at exactly `scope`."""
+    with arm.lock:
+        return [a for a in all_assignments(arm) if _norm(a["properties"]["scope"]) == _norm(scope)]

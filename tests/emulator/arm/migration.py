@@ -7,7 +7,7 @@ What AKS does (docs: update-azure-cni / upgrade-aks-ipam-and-dataplane, migrate-
   `networkPolicy: none`, only uninstalls it): the nodes are cordoned when the operation starts; when it
   finishes they are replaced by new instances, pods reschedule onto them, the old policy engine's
   pods go and the Cilium agents start on the new nodes (tests.emulator.k8s.reimage);
-- a drain that hits a PodDisruptionBudget allowing no disruption fails the operation with AKS's
+- a drain that still hits a PodDisruptionBudget allowing no disruption when the operation is due fails it with AKS's
   UpgradeFailed error (the message as AKS prints it, from recorded `az` output: blog.joeyc.dev
   "misleading-pdb-error" and canonical/bundle-kubeflow#1339); the nodes are made schedulable
   again and the cluster ends in provisioningState Failed with the requested profile stored.
@@ -46,27 +46,41 @@ def reimages(old, cluster):
 
 
 def shape(arm, op, old, cluster):
-    """Make a migration's operation take its time and, when a PDB blocks the drain, fail like AKS."""
+    """Make a migration's operation take its time and, when a PDB still blocks the drain as it ends, fail like AKS.
+
+    AKS retries a refused eviction until its drain timeout, so the budgets are judged when the operation
+    is due (pods rescheduled by a previous step have become Ready by then), not when it starts.
+    """
     if not reimages(old, cluster):
         return
     op.due = max(op.due, op.start + float(arm.settings.migration_delay or 0.0))
     handle = arm.kube.handles.get(cluster["id"].lower())
-    if handle is None or op.planned:
+    if handle is None:
         return
-    blocker = handle.begin_network_migration()
-    if blocker is None:
-        return
-    node, pod, pdb, unready = blocker
-    message = DRAIN_FAILED.format(node=node, pod=pod["metadata"]["name"], namespace=pod["metadata"]["namespace"],
-                                  pdb=pdb["metadata"]["name"], unready_count=len(unready),
-                                  unready=", ".join("%s/%s" % (pod["metadata"]["namespace"], name) for name in unready))
-    op.planned = {"status": "Failed", "error": {"code": "UpgradeFailed", "message": message}}
+    handle.begin_network_migration()
     done = op.on_done
 
-    def failed(operation):
-        handle.end_network_migration()  # AKS makes the cordoned nodes schedulable again
+    def waiting_for_ready_pods():
+        """AKS retries a refused eviction until its drain timeout: a budget that only lacks pods that are still
+        starting (rescheduled by the previous step) lets the drain through once they are Ready."""
+        blocker = handle.drain_blocker()
+        return blocker is not None and bool(blocker[3])
+    op.hold, op.hold_until = waiting_for_ready_pods, op.due + float(arm.settings.drain_timeout or 0.0)
+
+    def finished(operation):
+        blocker = handle.drain_blocker() if operation.status == "Succeeded" else None
+        if operation.status != "Succeeded" or blocker is not None:
+            handle.end_network_migration()  # AKS makes the cordoned nodes schedulable again
+        if blocker is not None:
+            operation.status, operation.error = "Failed", {"code": "UpgradeFailed", "message": drain_message(*blocker)}
         done(operation)
-    op.on_done = failed
+    op.on_done = finished
+
+
+def drain_message(node, pod, pdb, unready):
+    namespace = pod["metadata"]["namespace"]
+    return DRAIN_FAILED.format(node=node, pod=pod["metadata"]["name"], namespace=namespace, pdb=pdb["metadata"]["name"],
+                               unready_count=len(unready), unready=", ".join("%s/%s" % (namespace, name) for name in unready))
 
 
 # ---- validation rows -------------------------------------------------------------------------------

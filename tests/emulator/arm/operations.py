@@ -31,6 +31,8 @@ class Operation:
     error: Optional[dict] = None
     error_status: int = 400         # what the Location URL answers when the operation failed
     planned: Optional[dict] = None  # {"status": "Failed"|"Canceled", "error": {...}} from a fault rule
+    hold: Callable = field(repr=False, default=None)  # hold() true: not finished yet when due ...
+    hold_until: float = 0.0                           # ... until this time (then it finishes as it is)
 
     @property
     def done(self):
@@ -77,6 +79,8 @@ class Operations:
         now = self.clock()
         for op in sorted(self.pending(), key=lambda o: o.due):
             if now >= op.due:
+                if op.hold is not None and now < op.hold_until and op.hold():
+                    continue
                 planned = op.planned or {}
                 self.finish(op, planned.get("status", "Succeeded"), planned.get("error"), planned.get("error_status"))
 

@@ -124,11 +124,15 @@ class ClusterHandle:
         self.controllers.kick()
 
     def begin_network_migration(self):
-        """Cordon every node for a network migration; the drain's first PDB-blocked eviction, or None."""
+        """Cordon every node: the drain of a network migration has begun."""
         with self.store.lock:
-            blocker = reimage.begin(self.api)
+            reimage.begin(self.api)
         self.controllers.kick()
-        return blocker
+
+    def drain_blocker(self):
+        """The drain's first eviction a PodDisruptionBudget refuses, (node, pod, budget, unready pods), or None."""
+        with self.store.lock:
+            return reimage.blocker(self.api)
 
     def end_network_migration(self):
         with self.store.lock:

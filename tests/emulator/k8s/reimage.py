@@ -1,7 +1,7 @@
 """A network migration on the Kubernetes side: every node pool reimaged at once (AKS: update-azure-cni).
 
-`begin` cordons every node (the drain starts) and reports the first eviction a PodDisruptionBudget
-blocks; `end` makes the nodes schedulable again (a failed drain). `apply` is the finished
+`begin` cordons every node (the drain starts); `blocker` is the first eviction a PodDisruptionBudget
+refuses; `end` makes the nodes schedulable again (a failed drain). `apply` is the finished
 operation: each pool's nodes are replaced by new VMSS instances carrying the new profile's labels,
 the pods of the old nodes go (pod GC) and their controllers reschedule them onto the new ones, the
 old policy engine is uninstalled and the Cilium agents start on the new nodes.
@@ -34,11 +34,13 @@ def _set_unschedulable(api, unschedulable):
 
 
 def begin(api):
-    """Cordon every node; return drain_blocker()'s answer for them (None: the drain can proceed)."""
-    names = sorted(n["metadata"]["name"] for n in api.store.objects("/nodes"))
-    blocker = drain_blocker(api.store, names)
+    """Cordon every node."""
     _set_unschedulable(api, True)
-    return blocker
+
+
+def blocker(api):
+    """drain_blocker() for every node (None: the drain can proceed)."""
+    return drain_blocker(api.store, sorted(n["metadata"]["name"] for n in api.store.objects("/nodes")))
 
 
 def end(api):

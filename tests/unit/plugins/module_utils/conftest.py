@@ -19,6 +19,14 @@ from ansible_collections.azcni.cilium.tests.emulator.http import HTTPSServer, Re
 from ansible_collections.azcni.cilium.tests.emulator.tls import CertAuthority
 
 
+def _body(request):
+    """The request body as JSON, or the raw bytes of anything else (a form post to a token endpoint)."""
+    try:
+        return request.json()
+    except ValueError:
+        return request.body
+
+
 class ScriptedServer(object):
     def __init__(self, workdir):
         self.ca = CertAuthority(str(workdir))
@@ -39,8 +47,7 @@ class ScriptedServer(object):
 
     def _handle(self, request):
         with self._lock:
-            self.requests.append((request.method, request.path, request.query, request.json() if request.body else None,
-                                  request.headers))
+            self.requests.append((request.method, request.path, request.query, _body(request), request.headers))
             for method, pattern, answers in self._rules:
                 if method == request.method and pattern.search(request.path):
                     answer = answers.pop(0) if len(answers) > 1 else answers[0]

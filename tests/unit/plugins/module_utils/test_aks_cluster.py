@@ -115,8 +115,10 @@ def test_mode_is_inferred_from_the_pod_subnet_on_create_and_kept_on_update():
     assert aks_cluster.effective_mode(params(system_pool=pool_params(pod_subnet_id=PODS)), None) == "vnet"
     assert aks_cluster.effective_mode(params(), None) == "overlay"
     assert aks_cluster.effective_mode(params(), returned_cluster("vnet")) == "vnet"
-    assert aks_cluster.effective_mode(params(), returned_cluster("kubenet")) == "overlay"
+    assert aks_cluster.effective_mode(params(), returned_cluster("kubenet", plugin="kubenet")) == "overlay"
+    assert aks_cluster.effective_mode(params(), returned_cluster("node-subnet")) == "node-subnet"
     assert aks_cluster.effective_mode(params(ipam_mode="vnet"), returned_cluster("overlay")) == "vnet"
+    assert aks_cluster.effective_mode(params(ipam_mode="node_subnet"), None) == "node-subnet"
 
 
 def test_create_with_autoscaler_starts_at_min_count_and_tier_gets_base_sku():
@@ -221,15 +223,18 @@ def test_pod_cidr_change_keeps_the_echoed_list_in_step():
     assert result.reasons == [] and result.operations == ["update"]
 
 
+def acns_body(enabled, observability, security, policies="None"):
+    return {"enabled": enabled, "observability": {"enabled": observability},
+            "security": {"enabled": security, "advancedNetworkPolicies": policies, "transitEncryption": {"type": "None"}},
+            "performance": {"accelerationMode": "None"}}
+
+
 @pytest.mark.parametrize("have, wanted, expected", [
-    (None, {"observability": True, "security": None},
-     {"enabled": True, "observability": {"enabled": True}, "security": {"enabled": False}}),
+    (None, {"observability": True, "security": None}, acns_body(True, True, False)),
     ({"enabled": True, "observability": {"enabled": True}, "security": {"enabled": False}},
-     {"observability": None, "security": True}, {"enabled": True, "observability": {"enabled": True},
-                                                 "security": {"enabled": True}}),
+     {"observability": None, "security": True}, acns_body(True, True, True, "FQDN")),  # AKS's default mode
     ({"enabled": True, "observability": {"enabled": True}, "security": {"enabled": False}},
-     {"observability": False, "security": None}, {"enabled": False, "observability": {"enabled": False},
-                                                  "security": {"enabled": False}}),
+     {"observability": False, "security": None}, acns_body(False, False, False)),
 ])
 def test_acns_features_not_mentioned_keep_their_state(have, wanted, expected):
     existing = returned_cluster()
@@ -322,17 +327,19 @@ def test_migration_needs_allow_migration_and_says_which():
     assert "IPAM kubenet -> overlay, data plane azure -> cilium" in result.reasons[0]
 
 
-@pytest.mark.parametrize("change, reason", [
-    (lambda c: c["properties"]["agentPoolProfiles"].append({"name": "win", "osType": "Windows"}), "Windows node pools (win)"),
-    (lambda c: c["properties"].update(nodeProvisioningProfile={"mode": "Auto"}), "node auto-provisioning must be disabled"),
-    (lambda c: c["properties"].update(currentKubernetesVersion="1.26.6"), "needs Kubernetes 1.27 or later"),
-    (lambda c: c["properties"]["networkProfile"].update(networkPolicy="calico"), "without a network policy engine (it has calico)"),
-])
-def test_migration_preconditions(change, reason):
-    existing = returned_cluster("kubenet", dataplane="azure", policy="none", plugin="kubenet")
-    change(existing)
+def test_kubenet_with_a_policy_engine_uninstalls_it_first_in_its_own_operation():
+    existing = returned_cluster("kubenet", dataplane="azure", policy="calico", plugin="kubenet")
     result = plan_for(existing, allow_migration=True)
-    assert any(reason in r for r in result.reasons), result.reasons
+    assert result.reasons == [] and result.operations == ["remove-policy", "migrate-ipam", "migrate-dataplane"]
+    assert result.steps[0].patch == {"properties": {"networkProfile": {"networkPolicy": "none"}}}
+    network = result.after["properties"]["networkProfile"]
+    assert (network["networkPluginMode"], network["networkDataplane"], network["networkPolicy"]) == (
+        "overlay", "cilium", "cilium")
+
+
+def test_a_policy_engine_on_a_dataplane_only_migration_goes_with_the_dataplane_step():
+    result = plan_for(returned_cluster(dataplane="azure", policy="azure"), allow_migration=True)
+    assert result.operations == ["migrate-dataplane"]
 
 
 def test_node_subnet_cluster_migrating_to_overlay_needs_a_pod_cidr():
@@ -556,14 +563,30 @@ def test_runner_refuses_impossible_changes_before_any_write():
     assert arm.writes == []
 
 
+def test_runner_creates_in_the_recorded_topology_with_a_warning():
+    """VNet 10.0.0.0/8, nodes 10.240.0.0/16, pods 10.40.0.0/13, no service CIDR: real ARM creates it, so do we."""
+    vnet = {"name": "vnet", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/8"]},
+                                           "subnets": [{"name": "nodes", "properties": {"addressPrefix": "10.240.0.0/16"}},
+                                                       {"name": "pods", "properties": {"addressPrefix": "10.40.0.0/13"}}]}}
+    arm = FakeArm(vnet=vnet)
+    az = FakeAz(arm, location="x", ipam_mode="vnet", system_pool=pool_params(vnet_subnet_id=NODES, pod_subnet_id=PODS),
+                skip_subnet_role_assignment=True)  # the subnet rights have their own tests (test_aks_role_assignment.py)
+    result = aks_cluster_runner.ClusterRunner(az).run()
+    assert result["changed"] and result["operations"] == ["create"] and [w[0] for w in arm.writes] == ["PUT"]
+    [warning] = az.warnings
+    assert warning.startswith("[service-cidr-in-vnet] ")
+    assert "service_cidr 10.0.0.0/16 (AKS default) is inside VNet vnet address space 10.0.0.0/8" in warning
+
+
 def test_runner_reads_the_vnet_and_checks_it():
     vnet = {"name": "vnet", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/8"]},
-                                           "subnets": [{"name": "nodes"}, {"name": "pods"}]}}
+                                           "subnets": [{"name": "nodes", "properties": {"addressPrefix": "10.0.0.0/24"}},
+                                                       {"name": "pods", "properties": {"addressPrefix": "10.40.0.0/13"}}]}}
     arm = FakeArm(vnet=vnet)
     with pytest.raises(Failed) as failure:
         run(arm, location="x", system_pool=pool_params(vnet_subnet_id=NODES, pod_subnet_id=PODS))
-    assert failure.value.args[0]["failed_rules"] == ["vnet-overlap"]
-    assert "service_cidr 10.0.0.0/16 (AKS default) overlaps VNet vnet" in failure.value.args[0]["msg"]
+    assert failure.value.args[0]["failed_rules"] == ["service-cidr-subnet-overlap"]
+    assert "service_cidr 10.0.0.0/16 (AKS default) overlaps subnet nodes (10.0.0.0/24)" in failure.value.args[0]["msg"]
     assert ("GET vnet", "vnet") in arm.log and arm.writes == []
 
 
@@ -584,7 +607,8 @@ def test_runner_check_mode_plans_the_create_while_the_vnet_does_not_exist_yet(vn
     arm = FakeArm(vnet=vnet)
     az = FakeAz(arm, check_mode=True, **options)
     result = aks_cluster_runner.ClusterRunner(az).run()
-    assert result["changed"] and result["operations"] == ["create"] and arm.writes == []
+    # the new identity's Network Contributor on both subnets is planned too (test_aks_role_assignment.py)
+    assert result["changed"] and result["operations"] == ["create", "subnet-role-assignment"] and arm.writes == []
     assert result["diff"]["after"]["agentPoolProfiles"]["nodepool1"]["podSubnetID"] == PODS
     [warning] = az.warnings
     assert "does not exist yet" in warning and ("VNet vnet not found" if vnet is None else "has no pod_subnet_id pods") in warning

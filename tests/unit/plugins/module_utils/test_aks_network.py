@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import copy
-import json
-import os
 
 import pytest
 
@@ -16,7 +14,6 @@ from ansible_collections.azcni.cilium.plugins.module_utils._aks import network_r
 SUB = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Network"
 VNET_ID = SUB + "/virtualNetworks/vnet"
 CLUSTER_ID = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1"
-REFERENCE = os.path.join(os.path.dirname(__file__), *[os.pardir] * 4, os.pardir, "shared", "reference", "azure", "network")
 
 VNET_MODE = [{"name": "nodes", "address_prefix": "192.168.16.0/24"}, {"name": "pods", "address_prefix": "192.168.17.0/24"}]
 
@@ -200,20 +197,6 @@ def test_delegation_alone_does_not_block_deletion():
     left_behind = pod_subnet_used_by_aks()
     del left_behind["properties"]["serviceAssociationLinks"]
     assert aks_network_rules.subnet_users(left_behind) == []
-
-
-def test_reference_vnet_example_subnet_in_use():
-    path = os.path.join(REFERENCE, "2026-03-01", "examples", "VirtualNetworkGet.json")
-    if not os.path.exists(path):
-        pytest.skip("shared reference data not available")
-    with open(path, encoding="utf-8") as handle:
-        vnet = json.load(handle)["responses"]["200"]["body"]
-    subnet = vnet["properties"]["subnets"][0]
-    assert aks_network_rules.subnet_users(subnet) == ["IP configurations of Microsoft.Network/loadBalancers lb (resource group rg1)"]
-    # and an unrelated change keeps the IP configurations as Azure returned them
-    desired = aks_network_rules.desired_vnet(vnet, "westus", ["10.0.0.0/16"], {"env": "dev"}, [])
-    assert desired["properties"]["subnets"] == vnet["properties"]["subnets"]
-    assert desired["properties"]["defaultPublicNatGateway"] == vnet["properties"]["defaultPublicNatGateway"]
 
 
 # --- views ----------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import RULES, Facts, check
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import acns as aks_acns
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import RULES, Facts, check, warnings
 
 NET = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/"
 NODES = NET + "vnet/subnets/nodes"
@@ -113,11 +114,40 @@ CASES = [
      overlay(vnet_subnet_id=NODES, node_count=3, pod_cidr="10.244.0.0/16",
              vnet=vnet(subnets=[{"name": "nodes", "properties": {"addressPrefixes": ["192.168.16.0/29"]}}])),
      "vnet_subnet_id nodes (192.168.16.0/29) has 3 usable IPs, 3 nodes need 4"),
-    ("vnet-overlap", vnet_mode(), vnet_mode(service_cidr="192.168.0.0/16", dns_service_ip="192.168.0.10"),
-     "service_cidr 192.168.0.0/16 overlaps VNet vnet address space 192.168.16.0/22"),
     ("vnet-overlap", overlay(vnet_subnet_id=NODES, vnet=vnet(prefixes=["10.10.0.0/16"])),
      overlay(vnet_subnet_id=NODES, vnet=vnet()), "pod_cidr 192.168.0.0/16 overlaps VNet vnet"),
+    ("service-cidr-subnet-overlap", vnet_mode(), vnet_mode(service_cidr="192.168.0.0/16", dns_service_ip="192.168.0.10"),
+     "service_cidr 192.168.0.0/16 overlaps subnet nodes (192.168.16.0/24); service_cidr 192.168.0.0/16 overlaps subnet "
+     "pods (192.168.17.0/24)"),
+    ("service-cidr-subnet-overlap", vnet_mode(), vnet_mode(vnet=vnet(subnets=[
+        {"name": "nodes", "properties": {"addressPrefixes": ["192.168.16.0/24", "10.0.5.0/24"]}}, {"name": "pods"}])),
+     "service_cidr 10.0.0.0/16 overlaps subnet nodes (10.0.5.0/24)"),
 ]
+
+# The recorded topology real ARM accepts: VNet 10.0.0.0/8, nodes 10.240.0.0/16, pods 10.40.0.0/13, default service CIDR.
+RECORDED = vnet_mode(service_cidr="10.0.0.0/16", dns_service_ip="10.0.0.10", given=frozenset(),
+                     defaults=frozenset(["service_cidr", "dns_service_ip"]), vnet=vnet(prefixes=["10.0.0.0/8"], subnets=[
+                         {"name": "nodes", "properties": {"addressPrefix": "10.240.0.0/16"}},
+                         {"name": "pods", "properties": {"addressPrefix": "10.40.0.0/13"}}]))
+WARNING_CASES = [
+    ("service-cidr-in-vnet", vnet_mode(), RECORDED, "service_cidr 10.0.0.0/16 (AKS default) is inside VNet vnet address "
+                                                    "space 10.0.0.0/8"),
+]
+
+
+def test_a_service_cidr_in_the_vnet_space_but_off_its_subnets_is_a_warning_not_a_failure():
+    assert check(RECORDED) == []
+    (rule_id, message), = warnings(RECORDED)
+    assert rule_id == "service-cidr-in-vnet" and message.startswith("[service-cidr-in-vnet] service_cidr lies in the VNet")
+    on_subnet = vnet_mode(service_cidr="10.240.0.0/16", dns_service_ip="10.240.0.10", vnet=RECORDED.vnet)
+    assert failed(on_subnet) == ["service-cidr-subnet-overlap"] and warnings(on_subnet) == []  # the failure says it all
+
+
+@pytest.mark.parametrize("rule_id, good, bad, text", WARNING_CASES, ids=[c[0] for c in WARNING_CASES])
+def test_warning_rules_warn_and_never_fail(rule_id, good, bad, text):
+    assert warnings(good) == [] and check(bad) == []
+    messages = dict(warnings(bad))
+    assert text in messages[rule_id] and messages[rule_id].startswith("[%s] " % rule_id)
 
 
 @pytest.mark.parametrize("rule_id, good, bad, text", CASES, ids=["%s-%d" % (c[0], i) for i, c in enumerate(CASES)])
@@ -130,7 +160,10 @@ def test_rule_accepts_and_rejects(rule_id, good, bad, text):
 
 
 def test_every_rule_has_cases():
-    assert set(rule.rule_id for rule in RULES) == set(case[0] for case in CASES)
+    # the ACNS rows (_aks.acns.RULES) have their cases in test_acns.py
+    acns_ids = set(row[0] for row in aks_acns.RULES)
+    assert set(rule.rule_id for rule in RULES) - acns_ids == set(case[0] for case in CASES + WARNING_CASES)
+    assert {rule.rule_id for rule in RULES if rule.warning} == {case[0] for case in WARNING_CASES}
 
 
 def test_rule_ids_are_unique():
@@ -142,7 +175,7 @@ def test_vnet_rules_wait_for_the_vnet():
     facts = vnet_mode(vnet=None, service_cidr="192.168.0.0/16", dns_service_ip="192.168.0.10")
     assert failed(facts) == []
     facts.vnet = vnet()
-    assert failed(facts) == ["vnet-overlap"]
+    assert failed(facts) == ["service-cidr-subnet-overlap"]
 
 
 def test_aks_defaults_are_named_in_messages():

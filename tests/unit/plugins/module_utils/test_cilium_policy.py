@@ -208,7 +208,7 @@ def test_list_scopes():
     many = [make_policy(policy_doc("a", "n%d" % i)) for i in range(cilium_policy.MAX_NAMESPACE_LISTS + 1)]
     assert cilium_policy.list_scopes(many + [make_policy(ccnp_doc("w"))], prune=False) == [(CNP, None), (CCNP, None)]
     assert cilium_policy.list_scopes([make_policy(ccnp_doc("w"))], prune=False) == [(CCNP, None)]
-    assert cilium_policy.list_scopes([], prune=True) == [(CNP, None), (CCNP, None)]
+    assert cilium_policy.list_scopes([], prune=True) == [(CNP, None), (CCNP, None), ("ContainerNetworkLog", None)]
 
 
 def test_collection_paths():
@@ -408,14 +408,17 @@ def test_module_lint_error_sends_nothing_but_reads_cilium_config():
     outcome = run(client, definition=[policy_doc("l7", spec=L7_SPEC)])
     assert outcome.failed and outcome.result["msg"].startswith("Lint found 1 error(s); nothing was sent.")
     assert [f["check"] for f in outcome.result["lint"]] == ["l7-needs-acns"]
-    assert outcome.result["acns"] == dict(l7=False, fqdn=False, node_selector_labels=False, source="cilium-config")
+    assert outcome.result["acns"] == dict(network_policies="none", l7=False, fqdn=False, node_selector_labels=False,
+                                          localdns=False, cilium_version=None, source="cluster")
     assert client.log == [("GET", cilium_policy.CILIUM_CONFIG, False)]
 
 
 def test_module_lint_follows_the_cluster_and_the_parameter():
     client = FakeClient()
-    client.objects[cilium_policy.CILIUM_CONFIG] = {"data": {"enable-l7-proxy": "true"}}
+    client.objects[cilium_policy.CILIUM_CONFIG] = {"data": {"enable-l7-proxy": "true", "external-envoy-proxy": "true"}}
     assert not run(client, definition=[policy_doc("l7", spec=L7_SPEC)]).failed
+    client.objects[cilium_policy.CILIUM_CONFIG] = {"data": {"enable-l7-proxy": "true"}}  # FQDN only: no Envoy
+    assert [f["check"] for f in run(client, definition=[policy_doc("l7", spec=L7_SPEC)]).result["lint"]] == ["l7-needs-acns"]
     assert run(FakeClient(), definition=[policy_doc("l7", spec=L7_SPEC)], acns_security="l7").result["acns"][
         "source"] == "parameter"
     missing = run(FakeClient(), definition=[policy_doc("l7", spec=L7_SPEC)])

@@ -113,7 +113,10 @@ def test_healthy_aks_cluster():
                                 "enable-l7-proxy": "false", "enable-hubble": "false", "cluster-name": "aks1",
                                 "tofqdns-dns-reject-response-code": "refused", "enable-policy": "default"}
     assert report["aks_managed"] and len(report["aks_evidence"]) == 3
-    assert report["acns"] == {"observability": False, "security": False}
+    assert report["acns"] == {"enabled": False, "observability": False, "security": False, "network_policies": "none",
+                              "transit_encryption": "none", "acceleration": "none"}
+    assert (report["envoy"], report["hubble_relay"]) == (None, None)
+    assert report["encryption"] == {"mode": "none", "nodes": 0, "nodes_with_key": 0, "nodes_without_key": []}
     assert report["summary"] == ("Cilium 1.17.9 OK (0 errors, 0 warnings): DaemonSet cilium 3/3 ready, Deployment "
                                  "cilium-operator 2/2 ready; AKS-managed, ACNS observability off, security off")
 
@@ -122,9 +125,12 @@ def test_acns_and_byo_cilium():
     config = copy.deepcopy(CONFIG)
     config["data"].update({"enable-hubble": "true", "enable-l7-proxy": "true"})
     report = cilium_status.evaluate(snapshot(config=config, agent=daemonset(aks=False)))
-    assert report["acns"] == {"observability": True, "security": True}
+    assert report["acns"] == {"enabled": True, "observability": True, "security": True, "network_policies": "fqdn",
+                              "transit_encryption": "none", "acceleration": "none"}
     assert not report["aks_managed"] and report["aks_evidence"] == []
-    assert "not AKS-managed, ACNS observability on, security on" in report["summary"]
+    assert "not AKS-managed, ACNS observability on, security on (policies fqdn)" in report["summary"]
+    # observability on but no Hubble Relay: unhealthy, naming the Deployment
+    assert not report["healthy"] and 'hubble-relay: deployments.apps "hubble-relay" not found' in report["errors"]
 
 
 def test_stalled_agent_pod():

@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) azcni.cilium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The service-principal-with-secret token, requested directly from Entra ID.
+
+This is the credential AWX's Azure credential gives every job, so it is the hot path: each task is a
+new process that asks for one token, and azure-identity (with MSAL) costs about 0.1 s to import
+before it sends the very same OAuth 2.0 client-credentials request (RFC 6749 section 4.4, the Entra
+ID v2.0 token endpoint). MSAL's token cache, its one advantage, lives in memory and dies with the
+task. Every other way to sign in (CLI, managed identity, user and password, certificates, federated
+tokens, ADFS authorities) still goes through azure-identity.
+
+Private to this collection: names and signatures may change without notice.
+"""
+
+from __future__ import annotations
+
+import time
+
+
+class ClientSecretToken(object):
+    """An azure-core credential (``get_token``) for a client ID and secret, over ``session``."""
+
+    def __init__(self, login_endpoint, tenant, client_id, secret, session, verify=True):
+        self.url = "%s/%s/oauth2/v2.0/token" % (login_endpoint.rstrip("/"), tenant)
+        self.client_id, self._secret, self.session, self.verify = client_id, secret, session, verify
+        self._token = None
+
+    def get_token(self, *scopes, **kwargs):  # pylint: disable=unused-argument
+        import requests
+        from azure.core.credentials import AccessToken
+        from azure.core.exceptions import ClientAuthenticationError
+
+        if self._token is not None and self._token.expires_on - 300 > time.time():
+            return self._token
+        form = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self._secret,
+                "scope": " ".join(scopes)}
+        try:
+            response = self.session.post(self.url, data=form, timeout=60, verify=self.verify,
+                                         headers={"Accept": "application/json"})
+            body = response.json()
+        except ValueError:
+            raise ClientAuthenticationError(message="The token endpoint %s answered %d without JSON."
+                                            % (self.url, response.status_code))
+        except requests.exceptions.RequestException as exc:  # connection and TLS errors: say where the login went
+            raise ClientAuthenticationError(message="Could not reach the token endpoint %s: %s" % (self.url, exc))
+        if response.status_code != 200 or not body.get("access_token"):
+            raise ClientAuthenticationError(message="%s: %s" % (body.get("error") or response.status_code,
+                                                                body.get("error_description") or "no access token"))
+        self._token = AccessToken(body["access_token"], int(time.time()) + int(body.get("expires_in") or 3599))
+        return self._token

@@ -85,6 +85,33 @@ install_shellcheck() {
     return 0
 }
 
+# fetch_ansible_wheel DIR VENV: the newest `ansible` release from PyPI (no dependencies) and, out of it,
+# what the packaging gates read: DIR/azcollection-requirements.txt (azure.azcollection's exact pins,
+# ansible_collections/azure/azcollection/requirements.txt in the wheel) and the metadata of
+# azure.azcollection and kubernetes.core under DIR/collections/ansible_collections.
+fetch_ansible_wheel() {
+    local dir="$1" venv="$2" wheel
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    "$venv/bin/python" -m pip download -q --disable-pip-version-check --no-deps --only-binary :all: ansible -d "$dir" \
+        >/dev/null || return 1
+    wheel="$(ls "$dir"/ansible-*.whl)" || return 1
+    "$venv/bin/python" - "$wheel" "$dir" <<'PY' || return 1
+import sys
+import zipfile
+
+wheel, out = sys.argv[1:]
+with zipfile.ZipFile(wheel) as archive:
+    names = [name for name in archive.namelist()
+             if name.startswith(("ansible_collections/azure/azcollection/", "ansible_collections/kubernetes/core/"))
+             and (name.count("/") == 3 or "/meta/" in name)]
+    archive.extractall(out + "/collections", names)
+    with open(out + "/azcollection-requirements.txt", "wb") as handle:
+        handle.write(archive.read("ansible_collections/azure/azcollection/requirements.txt"))
+PY
+    echo "$(basename "$wheel"): azure.azcollection pins $(grep -cE '==' "$dir/azcollection-requirements.txt") packages"
+}
+
 # main_venv WORK ROOT -> sets VENV: the virtualenv of the main job, emulator.sh and the README's commands
 # (ansible-core, the collection's and the tests' requirements, the pinned kubectl). Python 3.12 when there
 # is one (ansible-core 2.21), else 3.11 (the newest ansible-core that still runs there).

@@ -44,6 +44,44 @@ options:
       - Microsoft Entra tenant id of the service principal or user.
       - Can also be set with E(AZURE_TENANT) (what AWX injects) or E(AZURE_TENANT_ID).
     type: str
+  x509_certificate_path:
+    description:
+      - A service principal's certificate, to sign in with it instead of a O(secret).
+      - A PEM file holding the private key followed by the certificate (or a PKCS#12 file).
+      - Can also be set with E(AZURE_X509_CERTIFICATE_PATH) (azure.azcollection's name) or
+        E(AZURE_CLIENT_CERTIFICATE_PATH) (azure-identity's).
+    type: path
+    version_added: 1.1.0
+  x509_certificate_password:
+    description:
+      - Password of the private key in O(x509_certificate_path), when it is encrypted.
+      - Can also be set with E(AZURE_CLIENT_CERTIFICATE_PASSWORD); an empty value means no password.
+    type: str
+    version_added: 1.1.0
+  thumbprint:
+    description:
+      - Accepted for compatibility with azure.azcollection, which requires it with O(x509_certificate_path).
+        The thumbprint is always computed from the certificate itself.
+      - Can also be set with E(AZURE_THUMBPRINT).
+    type: str
+    version_added: 1.1.0
+  oidc_token:
+    description:
+      - A federated token (JWT) from an OpenID Connect issuer that the app registration or user-assigned
+        identity trusts (workload identity federation), exchanged for an Azure token. Needs O(client_id)
+        and O(tenant).
+      - Can also be set with E(AZURE_FEDERATED_TOKEN).
+    type: str
+    version_added: 1.1.0
+  oidc_token_file_path:
+    description:
+      - A file holding the federated token, read again for every token request (the platform refreshes it).
+        This is how AKS workload identity works; its webhook sets E(AZURE_FEDERATED_TOKEN_FILE),
+        E(AZURE_CLIENT_ID) and E(AZURE_TENANT_ID) in the pod.
+      - Takes precedence over O(secret) and O(x509_certificate_path), as in azure.azcollection.
+      - Can also be set with E(AZURE_FEDERATED_TOKEN_FILE).
+    type: path
+    version_added: 1.1.0
   ad_user:
     description:
       - User name for a user/password login.

@@ -56,6 +56,34 @@ options:
     description:
       - HTTP proxy URL for the API server. Can also be set with E(K8S_AUTH_PROXY).
     type: str
+  no_proxy:
+    description:
+      - Comma-separated hosts, domains, IP addresses and CIDRs that are reached without the O(proxy), for
+        example C(localhost,.internal.example.com,10.0.0.0/8). Can also be set with E(K8S_AUTH_NO_PROXY).
+      - As in kubernetes.core, the usual E(NO_PROXY) variable of the environment is not read.
+    type: str
+    version_added: 1.1.0
+  proxy_headers:
+    description:
+      - Headers sent to the O(proxy) when the connection to the API server is set up.
+    type: dict
+    version_added: 1.1.0
+    suboptions:
+      proxy_basic_auth:
+        description:
+          - Colon-separated C(username:password) for the proxy's basic authentication header.
+          - Can also be set with E(K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH).
+        type: str
+      basic_auth:
+        description:
+          - Colon-separated C(username:password) for a basic authentication header.
+          - Can also be set with E(K8S_AUTH_PROXY_HEADERS_BASIC_AUTH).
+        type: str
+      user_agent:
+        description:
+          - The user agent to send to the proxy, such as C(foo/1.0).
+          - Can also be set with E(K8S_AUTH_PROXY_HEADERS_USER_AGENT).
+        type: str
   impersonate_user:
     description:
       - User to impersonate. Can also be set with E(K8S_AUTH_IMPERSONATE_USER).

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: aks_cilium_cluster
-short_description: AKS cluster with Azure CNI Powered by Cilium, in overlay or VNet mode
+short_description: AKS cluster with Azure CNI Powered by Cilium, in overlay, VNet or node-subnet mode
 version_added: 1.0.0
 description:
   - Creates, updates or deletes an AKS managed cluster whose network is Azure CNI Powered by Cilium, with
-    pod IPs from an overlay range (O(ipam_mode=overlay)) or from a pod subnet of your VNet
-    (O(ipam_mode=vnet), dynamic pod IP allocation).
+    pod IPs from an overlay range (O(ipam_mode=overlay)), from a pod subnet of your VNet
+    (O(ipam_mode=vnet), dynamic or Static Block pod IP allocation) or from the node subnet itself
+    (O(ipam_mode=node_subnet), legacy Azure CNI). More node pools come with M(azcni.cilium.aks_cilium_nodepool).
   - The cluster always gets C(networkPlugin=azure), C(networkDataplane=cilium) and C(networkPolicy=cilium).
   - "Before any write the request is checked against the rules AKS would otherwise enforce only after a
     long-running operation has started. Each failure names its rule (returned in C(failed_rules)):
@@ -22,19 +23,23 @@ description:
     C(service-dns-pair), C(service-cidr-size) (smaller than /12), C(dns-ip-in-service-cidr),
     C(dns-ip-not-first), C(reserved-ranges), C(pod-service-overlap), and, after reading the VNet of
     O(system_pool.vnet_subnet_id), C(subnets-exist), C(node-subnet-not-delegated), C(subnet-capacity), C(vnet-overlap)
-    (an overlay pod CIDR in the VNet's address space) and C(service-cidr-subnet-overlap) (the service CIDR on a subnet)."
+    (an overlay pod CIDR in the VNet's address space) and C(service-cidr-subnet-overlap) (the service CIDR on a subnet);
+    for O(system_pool.pod_ip_allocation_mode) also C(allocation-mode-needs-pod-subnet) and
+    C(static-block-kubernetes-version) (1.28 or later)."
   - "A service CIDR inside the VNet's address space that misses every subnet is accepted, as AKS accepts it (for
     example the default 10.0.0.0/16 in a 10.0.0.0/8 VNet), with a warning naming C(service-cidr-in-vnet)."
   - Updates merge the options onto the cluster Azure returned and send the whole cluster back only when
     something differs, so settings the task does not mention are kept, never reset. An unchanged
     cluster sends no write request.
   - Changes AKS cannot make (service CIDR, DNS service IP, DNS prefix, location, turning overlay off,
-    the data plane back to azure, the subnets, VM size, zones or max_pods of an existing pool, a
-    Kubernetes downgrade) fail before the call with the reason.
+    the data plane back to azure, the subnets, VM size, zones, max_pods or pod IP allocation mode of an
+    existing pool, a Kubernetes downgrade) fail before the call with the reason.
   - The one-way migrations AKS allows run only with O(allow_migration=true), as separate operations in
     the order AKS requires. An NPM or Calico engine is uninstalled first (C(remove-policy)) when the IPAM mode moves
-    to overlay, then the IPAM migration (kubenet or node-subnet Azure CNI to overlay), then the data plane
-    migration (azure to cilium, together with network policy cilium), then any other change.
+    to overlay, then the IPAM migration (kubenet, or node-subnet Azure CNI when O(ipam_mode=overlay) is asked for,
+    to overlay), then the data plane migration (azure to cilium, together with network policy cilium), then any
+    other change. AKS changes the data plane in place from any Azure CNI IPAM mode, so a node-subnet or pod-subnet
+    cluster without O(ipam_mode) keeps its IPAM mode and gets one operation.
   - Before a migration's first write the checks of M(azcni.cilium.aks_cilium_migration_info) run (one
     implementation) - node auto-provisioning, Windows pools, Kubernetes and Cilium versions, kubenet's identity,
     PodDisruptionBudgets that would block the drain, the Cilium identity count. While one stands the task fails with
@@ -112,11 +117,14 @@ options:
       - V(overlay) gives pods IPs from O(pod_cidr), outside the VNet.
       - V(vnet) gives pods IPs from O(system_pool.pod_subnet_id) (dynamic pod IP allocation); it needs
         O(system_pool.vnet_subnet_id) and O(system_pool.pod_subnet_id).
-      - When omitted, an existing cluster keeps its mode (kubenet and node-subnet clusters count as
-        V(overlay), the only mode they can migrate to); a new cluster uses V(vnet) when
-        O(system_pool.pod_subnet_id) is given and V(overlay) otherwise.
+      - V(node_subnet) gives pods IPs from the node subnet O(system_pool.vnet_subnet_id) (legacy Azure CNI,
+        "Option 3" of the AKS Cilium doc); each node takes max_pods addresses of it. Without
+        O(system_pool.vnet_subnet_id) AKS creates the VNet.
+      - When omitted, an existing cluster keeps its mode (a kubenet cluster counts as V(overlay), the only
+        mode it can migrate to); a new cluster uses V(vnet) when O(system_pool.pod_subnet_id) is given and
+        V(overlay) otherwise.
     type: str
-    choices: [overlay, vnet]
+    choices: [overlay, vnet, node_subnet]
   pod_cidr:
     description:
       - Overlay pod address range, for example V(192.168.0.0/16). Only with O(ipam_mode=overlay); AKS's
@@ -181,6 +189,13 @@ options:
           - Resource ID of the pod subnet, in the same VNet as the node subnet. Only with O(ipam_mode=vnet).
             Fixed per pool.
         type: str
+      pod_ip_allocation_mode:
+        description:
+          - How the pod subnet hands out addresses, V(DynamicIndividual) (AKS's default, batches of 16 IPs per
+            node) or V(StaticBlock) (/28 blocks per node, for large subnets; Kubernetes 1.28 or later). Fixed per
+            pool, chosen at creation. Only with O(system_pool.pod_subnet_id).
+        type: str
+        choices: [DynamicIndividual, StaticBlock]
   advanced_networking:
     description:
       - Advanced Container Networking Services (ACNS), C(networkProfile.advancedNetworking). Options not mentioned
@@ -262,8 +277,6 @@ options:
     default: 1800
 notes:
   - Results never include credentials; use M(azcni.cilium.aks_kubeconfig) to fetch a kubeconfig.
-  - Legacy node-subnet Azure CNI (no pod subnet, no overlay) is not a mode this module creates; such clusters
-    can migrate to overlay.
   - The VNet checks read the VNet of O(system_pool.vnet_subnet_id) with the task's credentials; they are skipped,
     with a warning, when the VNet is in another subscription.
   - In check mode a VNet or subnet that does not exist yet (because the task that creates it, for example
@@ -320,6 +333,22 @@ EXAMPLES = r"""
     resource_group: rg-aks-cilium
     ipam_mode: overlay
     pod_cidr: 192.168.0.0/16
+    allow_migration: true
+
+- name: Node-subnet cluster (legacy Azure CNI IPAM, pods on the node subnet) with Cilium
+  azcni.cilium.aks_cilium_cluster:
+    name: aks-nodesubnet
+    resource_group: rg-aks-cilium
+    location: westeurope
+    ipam_mode: node_subnet
+    system_pool:
+      max_pods: 30
+      vnet_subnet_id: "{{ network.subnet_ids.nodes }}"
+
+- name: Move an existing Azure CNI cluster (node subnet or pod subnet) to the Cilium data plane, IPAM unchanged
+  azcni.cilium.aks_cilium_cluster:
+    name: aks-legacy
+    resource_group: rg-aks-cilium
     allow_migration: true
 
 - name: Delete the cluster
@@ -458,6 +487,7 @@ POOL_SPEC = dict(
     zones=dict(type="list", elements="str"),
     vnet_subnet_id=dict(type="str"),
     pod_subnet_id=dict(type="str"),
+    pod_ip_allocation_mode=dict(type="str", choices=["DynamicIndividual", "StaticBlock"]),
 )
 
 ARGUMENT_SPEC = dict(
@@ -473,7 +503,7 @@ ARGUMENT_SPEC = dict(
         type=dict(type="str", choices=["SystemAssigned", "UserAssigned"], default="SystemAssigned"),
         user_assigned_identity=dict(type="str"),
     ), required_if=[("type", "UserAssigned", ["user_assigned_identity"])]),
-    ipam_mode=dict(type="str", choices=["overlay", "vnet"]),
+    ipam_mode=dict(type="str", choices=["overlay", "vnet", "node_subnet"]),
     pod_cidr=dict(type="str"),
     service_cidr=dict(type="str"),
     dns_service_ip=dict(type="str"),

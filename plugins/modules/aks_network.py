@@ -159,10 +159,15 @@ subnets:
   description:
     - Every subnet of the VNet by name, with its ID, range, and the delegations and service
       association links Azure reports.
+    - With O(state=present), also its addresses as the Network RP's usage API reports them
+      (C(usable_addresses), C(addresses_in_use) (node NICs and the pod IPs or /28 blocks AKS reserved),
+      C(free_addresses)), so each pod subnet of a VNet with one pod subnet per node pool shows its room. A
+      subnet the task creates (or would, in check mode) has its whole range less Azure's five addresses free.
   returned: when O(vnet_name) is set
   type: dict
   sample: {"pods": {"id": "/subscriptions/0000/.../subnets/pods", "address_prefix": "192.168.17.0/24",
-                    "delegations": ["Microsoft.ContainerService/managedClusters"]}}
+                    "delegations": ["Microsoft.ContainerService/managedClusters"], "usable_addresses": 251,
+                    "addresses_in_use": 48, "free_addresses": 203}}
 subnet_ids:
   description:
     - Subnet name to resource ID, for the listed subnets (also in check mode, before they exist).

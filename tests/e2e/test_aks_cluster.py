@@ -83,7 +83,7 @@ def make_cluster(emulator, group, name, network_profile, pool=None, wait=True):
 
 
 def stored(emulator, group, name):
-    return arm_clients(emulator)[0].managed_clusters.get(group, name).as_dict()
+    return arm_clients(emulator)[0].managed_clusters.get(group, name)
 
 
 # --- both modes from nothing, idempotency, delete ------------------------------------------------
@@ -306,7 +306,7 @@ def test_migration_kubenet_to_overlay_then_cilium_in_separate_puts(emulator, ans
 # --- operations already running, faults ---------------------------------------------------------------
 def test_a_cluster_still_creating_is_waited_for(emulator, ansible):
     group, name = unique("e2e-aks"), unique("slow")
-    emulator.add_fault(method="PUT", path=CLUSTER_PATH % name, provision_delay=4)
+    emulator.add_fault(method="PUT", path=CLUSTER_PATH % name, provision_delay=15)  # ansible-playbook may take 5 s to start on a busy machine
     make_cluster(emulator, group, name, {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkDataplane": "cilium",
                                          "networkPolicy": "cilium", "podCidr": "192.168.0.0/16"}, wait=False)
     assert stored(emulator, group, name)["properties"]["provisioningState"] == "Creating"

@@ -141,7 +141,7 @@ def test_missing_operator_is_unhealthy(ansible, kube_cluster):
 
 
 def test_wait_sees_scale_out_complete(ansible, kube_cluster):
-    kube_cluster.control("settings", pod_ready_delay=4.0)  # longer than ansible-playbook takes to start the task
+    kube_cluster.control("settings", pod_ready_delay=12.0)  # longer than ansible-playbook takes to start, even on a busy machine
     kube_cluster.control("nodes", count=5)
     result, outcome, requests = status(ansible, kube_cluster, wait=True, wait_timeout=60)
     assert outcome == "ok" and result["healthy"], result["summary"]

@@ -42,9 +42,13 @@ class Emulator:
             "REQUESTS_CA_BUNDLE": self.ca_path,
         }
         self.env_path = os.path.join(self.workdir, "env.sh")
+        # certificate and workload-identity credentials of the same app (written by start())
+        self.certificate_password = "emulator-" + identity.client_id[:8]
+        self.auth_files = {}
 
     def start(self):
         self.server.start()
+        self.auth_files = self.arm.identity.assertions.write_files(self.workdir, self.certificate_password)
         with open(self.env_path, "w", encoding="utf-8") as handle:
             handle.write("# written by python -m tests.emulator; source it before running playbooks\n")
             for name, value in self.env.items():
@@ -54,6 +58,24 @@ class Emulator:
     def stop(self):
         self.server.stop()
         self.arm.close()
+
+    def workload_identity_env(self):
+        """What AKS's workload identity webhook injects into a pod (the secret left out)."""
+        env = {name: value for name, value in self.env.items() if name != "AZURE_SECRET"}
+        env.update({"AZURE_TENANT_ID": self.env["AZURE_TENANT"], "AZURE_AUTHORITY_HOST": self.url + "/",
+                    "AZURE_FEDERATED_TOKEN_FILE": self.auth_files["federated-token"]})
+        del env["AZURE_TENANT"]
+        return env
+
+    def certificate_env(self, encrypted=False):
+        """A certificate service principal: AZURE_CLIENT_CERTIFICATE_PATH (and its password), no secret."""
+        env = {name: value for name, value in self.env.items() if name != "AZURE_SECRET"}
+        if encrypted:
+            env.update({"AZURE_CLIENT_CERTIFICATE_PATH": self.auth_files["client-cert-encrypted.pem"],
+                        "AZURE_CLIENT_CERTIFICATE_PASSWORD": self.certificate_password})
+        else:
+            env["AZURE_CLIENT_CERTIFICATE_PATH"] = self.auth_files["client-cert.pem"]
+        return env
 
     # ---- request log and faults ----------------------------------------------------------
     def requests(self, since=None):

@@ -203,6 +203,7 @@ def test_delete_collection_finalizers_and_namespace_deletion(kube, k8s_cluster):
     for i in range(3):
         core.create_namespaced_config_map("team", {"metadata": {"name": "c%d" % i, "labels": {"drop": str(i % 2)}}})
     core.delete_collection_namespaced_config_map("team", label_selector="drop=1")
+    assert k8s_cluster.wait_idle()  # the root-CA publisher adds kube-root-ca.crt to the new namespace in the background
     assert sorted(c.metadata.name for c in core.list_namespaced_config_map("team").items) == ["c0", "c2", "kube-root-ca.crt"]
     core.patch_namespaced_config_map("c0", "team", {"metadata": {"finalizers": ["example.com/hold"]}})
     core.delete_namespaced_config_map("c0", "team")

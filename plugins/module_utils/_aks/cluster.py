@@ -45,7 +45,7 @@ def effective_mode(params, existing):
 
 
 NETWORK_OPTIONS = ("pod_cidr", "service_cidr", "dns_service_ip")
-POOL_GIVEN = ("max_pods", "vnet_subnet_id", "pod_subnet_id")
+POOL_GIVEN = ("max_pods", "vnet_subnet_id", "pod_subnet_id", "pod_ip_allocation_mode")
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def _pool_patch(pool_params, existing_pool):
         if value is None:
             continue
         have = (existing_pool or {}).get(key)
-        if key in ("vmSize", "osSKU", "vnetSubnetID", "podSubnetID") and _same_text(value, have):
+        if key in ("vmSize", "osSKU", "vnetSubnetID", "podSubnetID", "podIPAllocationMode") and _same_text(value, have):
             value = have
         elif key == "availabilityZones":
             value = [str(zone) for zone in value]
@@ -277,6 +277,8 @@ def facts_for(intent, final, existing=None):
         max_count=pool.get("maxCount") if pool.get("enableAutoScaling") else None,
         vnet_subnet_id=pool.get("vnetSubnetID"),
         pod_subnet_id=pool.get("podSubnetID"),
+        pod_ip_allocation_mode=pool.get("podIPAllocationMode"),
+        pool_version=pool.get("orchestratorVersion") or props(final).get("kubernetesVersion"),
         pools=[dict(name=p.get("name"), osType=p.get("osType"), osSKU=p.get("osSKU")) for p in pools(final)],
         given=intent.given,
         defaults=frozenset(defaults),

@@ -21,6 +21,7 @@ POOL_OPTIONS = (
     ("name", "name"), ("vm_size", "vmSize"), ("count", "count"), ("enable_auto_scaling", "enableAutoScaling"),
     ("min_count", "minCount"), ("max_count", "maxCount"), ("max_pods", "maxPods"), ("os_sku", "osSKU"),
     ("zones", "availabilityZones"), ("vnet_subnet_id", "vnetSubnetID"), ("pod_subnet_id", "podSubnetID"),
+    ("pod_ip_allocation_mode", "podIPAllocationMode"),
 )
 
 
@@ -30,7 +31,7 @@ NETWORK_VIEW = ("networkPlugin", "networkPluginMode", "networkDataplane", "netwo
 
 
 POOL_VIEW = ("mode", "count", "vmSize", "enableAutoScaling", "minCount", "maxCount", "maxPods", "osType", "osSKU",
-             "availabilityZones", "vnetSubnetID", "podSubnetID", "orchestratorVersion")
+             "availabilityZones", "vnetSubnetID", "podSubnetID", "podIPAllocationMode", "orchestratorVersion")
 
 
 # Changes AKS refuses after creation (view path, with pools as "pool.<field>") -> why.
@@ -46,6 +47,8 @@ IMMUTABLE = {
     "pool.vmSize": "the VM size of an existing node pool cannot change (add a new pool instead)",
     "pool.availabilityZones": "the zones of an existing node pool cannot change",
     "pool.osType": "the OS type of an existing node pool cannot change",
+    "pool.podIPAllocationMode": "the pod IP allocation mode of an existing node pool cannot change (Static Block is for "
+                                "new pools only)",
 }
 
 

@@ -106,6 +106,10 @@ IPAM_REFUSALS = {
     ("node-subnet", "vnet"): "a pod subnet cannot be added to existing node pools of a node-subnet Azure CNI cluster",
     ("none", "overlay"): "clusters with network plugin none (bring your own CNI) cannot migrate",
     ("none", "vnet"): "clusters with network plugin none (bring your own CNI) cannot migrate",
+    ("overlay", "node-subnet"): "overlay cannot be turned off: an overlay cluster cannot go back to node-subnet mode",
+    ("vnet", "node-subnet"): "the pod subnets of existing node pools cannot be removed",
+    ("kubenet", "node-subnet"): "kubenet clusters can only migrate to overlay",
+    ("none", "node-subnet"): "clusters with network plugin none (bring your own CNI) cannot migrate",
 }
 
 

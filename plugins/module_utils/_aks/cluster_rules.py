@@ -32,6 +32,7 @@ AZURE_RESERVED_IPS = 5  # Azure keeps five addresses of every subnet
 POD_IPS_PER_NODE = 16  # dynamic pod IP allocation hands out IPs in batches of 16 per node
 MIN_PODS_PER_POOL = 30  # AKS accepts max_pods below 30 only when the pool still has room for 30 pods
 SERVICE_CIDR_MIN_PREFIX = 13  # "smaller than /12"
+STATIC_BLOCK_MIN_VERSION = (1, 28)  # configure-azure-cni-static-block-allocation
 
 
 @dataclass
@@ -57,6 +58,8 @@ class Facts:
     given: frozenset = frozenset()  # option names the user set (rules about the input itself)
     defaults: frozenset = frozenset()  # fields filled from AKS defaults, named as such in messages
     vnet: dict | None = None  # the raw VNet of vnet_subnet_id, once read from Azure
+    pod_ip_allocation_mode: str | None = None  # the system pool's podIPAllocationMode
+    pool_version: str | None = None  # the system pool's (or the cluster's) Kubernetes version, as text
     # ACNS (_aks.acns): the state asked for, the Kubernetes (major, minor) the cluster will run (None: left to
     # AKS), every agentPoolProfile after the change, Static Egress Gateway on, the node subnet's NSG and prefix
     acns: dict | None = None
@@ -176,8 +179,8 @@ def _pod_cidr_overlay_only(facts):
 
 
 def _pod_subnet_vnet_only(facts):
-    if facts.ipam_mode == "overlay" and facts.pod_subnet_id:
-        return "pod_subnet_id is set with ipam_mode overlay"
+    if facts.ipam_mode != "vnet" and facts.pod_subnet_id:
+        return "pod_subnet_id is set with ipam_mode %s" % facts.ipam_mode.replace("-", "_")
     return None
 
 
@@ -312,7 +315,9 @@ def _subnet_capacity(facts):
     if facts.node_count is None:
         return None
     nodes = facts.node_count + 1
-    needs = [("vnet_subnet_id", nodes)]
+    # node-subnet mode (legacy Azure CNI) gives every node max_pods addresses of the node subnet beside its own
+    per_node = 1 + (facts.max_pods or 0) if facts.ipam_mode == "node-subnet" else 1
+    needs = [("vnet_subnet_id", per_node * nodes)]
     if facts.ipam_mode == "vnet":
         needs.append(("pod_subnet_id", POD_IPS_PER_NODE * nodes))
     subnets, short = _vnet_subnets(facts), []
@@ -385,7 +390,8 @@ RULES = (
     Rule("pod-cidr-overlay-only", _pod_cidr_overlay_only,
          "pod_cidr is only allowed with ipam_mode overlay; in vnet mode pods take their IPs from pod_subnet_id"),
     Rule("pod-subnet-vnet-only", _pod_subnet_vnet_only,
-         "pod_subnet_id is only allowed with ipam_mode vnet; overlay pods take their IPs from pod_cidr"),
+         "pod_subnet_id is only allowed with ipam_mode vnet; overlay pods take their IPs from pod_cidr, node_subnet "
+         "pods from vnet_subnet_id"),
     Rule("vnet-subnets-required", _vnet_subnets_required,
          "ipam_mode vnet needs both vnet_subnet_id (nodes) and pod_subnet_id (pods)"),
     Rule("subnet-id-format", _subnet_id_format,
@@ -412,7 +418,8 @@ RULES = (
     Rule("node-subnet-not-delegated", _node_subnet_not_delegated,
          "the node subnet must not be delegated (AKS fails with SubnetIsDelegated)", needs_vnet=True),
     Rule("subnet-capacity", _subnet_capacity,
-         "the node subnet needs an IP per node plus one, a pod subnet %d IPs per node plus one batch" % POD_IPS_PER_NODE,
+         "the node subnet needs an IP per node plus one (in node_subnet mode also max_pods per node), a pod subnet %d "
+         "IPs per node plus one batch" % POD_IPS_PER_NODE,
          needs_vnet=True),
     Rule("vnet-overlap", _vnet_overlap,
          "an overlay pod_cidr must not overlap the address space of the cluster's VNet", needs_vnet=True),
@@ -424,6 +431,28 @@ RULES = (
 )
 
 
+def _allocation_mode_needs_pod_subnet(facts):
+    if facts.pod_ip_allocation_mode and not facts.pod_subnet_id:
+        return "pod_ip_allocation_mode %s without pod_subnet_id" % facts.pod_ip_allocation_mode
+    return None
+
+
+def _static_block_version(facts):
+    version = tuple(int(p) for p in str(facts.pool_version or "").split(".")[:2] if p.isdigit())
+    if (facts.pod_ip_allocation_mode or "").lower() == "staticblock" and len(version) == 2 and \
+            version < STATIC_BLOCK_MIN_VERSION:
+        return "Kubernetes %s" % facts.pool_version
+    return None
+
+
+# the system pool's pod IP allocation mode (the node pool module has the same rules for its pools)
+ALLOCATION_RULES = (
+    Rule("allocation-mode-needs-pod-subnet", _allocation_mode_needs_pod_subnet,
+         "pod_ip_allocation_mode applies to a pod subnet (give pod_subnet_id)"),
+    Rule("static-block-kubernetes-version", _static_block_version,
+         "Static Block allocation needs Kubernetes 1.28 or later"),
+)
+RULES = RULES + ALLOCATION_RULES
 RULES += tuple(Rule(*row) for row in acns.RULES)  # Advanced Container Networking Services: _aks/acns.py
 
 VNET_RULE_IDS = tuple(rule.rule_id for rule in RULES if rule.needs_vnet)

@@ -18,6 +18,8 @@ from ansible_collections.azcni.cilium.plugins.module_utils._aks.cidr import (
     contains, overlaps, parse_network, reserved_overlap)
 from ansible_collections.azcni.cilium.plugins.module_utils._azure import ids
 
+AZURE_RESERVED_IPS = 5  # Azure keeps the first four and the last address of every subnet
+
 # Subnet references and the ARM resource type each must point at.
 SUBNET_LINKS = {"network_security_group": ("networkSecurityGroup", "networkSecurityGroups"),
                 "route_table": ("routeTable", "routeTables")}
@@ -245,3 +247,14 @@ def network_view(group, vnet):
 def same_location(a, b):
     """ARM accepts ``West Europe`` and ``westeurope`` for the same region."""
     return (a or "").replace(" ", "").lower() == (b or "").replace(" ", "").lower()
+
+
+def subnet_addresses(body, usage=None):
+    """usable / in-use / free addresses of a subnet: the Network RP's usage figures when Azure has the subnet,
+    else (a subnet this run creates) the whole range less the five addresses Azure keeps, none in use."""
+    if usage is not None:
+        usable, in_use = int(usage.get("limit") or 0), int(usage.get("currentValue") or 0)
+    else:
+        prefixes = subnet_prefixes(body)
+        usable, in_use = (parse_network(prefixes[0]).num_addresses - AZURE_RESERVED_IPS if prefixes else 0), 0
+    return {"usable_addresses": usable, "addresses_in_use": in_use, "free_addresses": max(usable - in_use, 0)}

@@ -203,6 +203,16 @@ class Network(object):
             new_group, new_vnet = None, None
         return group, vnet, new_group, new_vnet
 
+    def _usage(self, exists):
+        """Subnet ID (lowercase) -> the Network RP's usage of it, for a VNet Azure has (one request)."""
+        if not exists or self.params["state"] != "present":
+            return {}
+        try:
+            usages = self.az.list(self._network().virtual_networks.list_usage, self.group_name, self.vnet_name)
+        except AzureError as exc:
+            self.az.fail_azure(exc, "Cannot read the address usage of VNet %s" % self.vnet_name)
+        return dict(((u.get("id") or "").rstrip("/").lower(), u) for u in usages or [])
+
     # --- result ------------------------------------------------------------------------------------
     def run(self):
         if self.params["state"] == "present":
@@ -215,7 +225,9 @@ class Network(object):
             result["resource_group"] = dict(name=self.group_name, id=group.get("id"), location=group.get("location"))
         if self.vnet_name:
             subnets = {s.get("name"): s for s in ((vnet or {}).get("properties") or {}).get("subnets") or []}
-            result["subnets"] = {name: dict(rules.subnet_view(body), id=body.get("id") or self.subnet_id(name))
+            usage = self._usage(before_vnet is not None or (vnet is not None and not self.az.check_mode))
+            result["subnets"] = {name: dict(rules.subnet_view(body), id=body.get("id") or self.subnet_id(name),
+                                            **rules.subnet_addresses(body, usage.get(self.subnet_id(name).lower())))
                                  for name, body in subnets.items()}
             if self.params["state"] == "present":
                 result["subnet_ids"] = {s["name"]: result["subnets"][s["name"]]["id"] for s in self.params["subnets"]}

@@ -35,6 +35,11 @@ AZURE_AUTH_ARGS = dict(
     cloud_environment=dict(type="str"),
     cert_validation_mode=dict(type="str", choices=["validate", "ignore"]),
     disable_instance_discovery=dict(type="bool"),
+    x509_certificate_path=dict(type="path"),
+    x509_certificate_password=dict(type="str", no_log=True),
+    thumbprint=dict(type="str"),
+    oidc_token=dict(type="str", no_log=True),
+    oidc_token_file_path=dict(type="path", no_log=False),
 )
 
 # Option -> environment variables, first one set wins. azure.azcollection's names come first
@@ -50,8 +55,16 @@ ENV_NAMES = {
     "cloud_environment": ["AZURE_CLOUD_ENVIRONMENT"],
     "cert_validation_mode": ["AZURE_CERT_VALIDATION_MODE"],
     "disable_instance_discovery": ["AZURE_DISABLE_INSTANCE_DISCOVERY"],
+    # a service principal's certificate: azure.azcollection's name, then azure-identity's
+    "x509_certificate_path": ["AZURE_X509_CERTIFICATE_PATH", "AZURE_CLIENT_CERTIFICATE_PATH"],
+    "x509_certificate_password": ["AZURE_CLIENT_CERTIFICATE_PASSWORD"],
+    "thumbprint": ["AZURE_THUMBPRINT"],
+    # workload identity federation: what AKS's webhook (and CI systems) provide
+    "oidc_token": ["AZURE_FEDERATED_TOKEN"],
+    "oidc_token_file_path": ["AZURE_FEDERATED_TOKEN_FILE"],
 }
-CREDENTIAL_KEYS = ("subscription_id", "client_id", "secret", "tenant", "ad_user", "password")
+CREDENTIAL_KEYS = ("subscription_id", "client_id", "secret", "tenant", "ad_user", "password", "x509_certificate_path",
+                   "x509_certificate_password", "thumbprint", "oidc_token", "oidc_token_file_path")
 SETTING_KEYS = ("cloud_environment", "cert_validation_mode", "disable_instance_discovery")
 
 # The public client id of the Azure CLI, used for user/password logins when no client_id is given
@@ -248,17 +261,61 @@ def build_credential(settings, cloud, verify=True, session=None):
         client_id = settings.get("client_id")
         return identity.ManagedIdentityCredential(client_id=client_id) if client_id else identity.ManagedIdentityCredential()
     discovery = dict(common, disable_instance_discovery=instance_discovery_disabled(cloud, settings))
+    # azure.azcollection's order: a federated token first, then a secret, then a certificate
+    if settings.get("client_id") and (settings.get("oidc_token") or settings.get("oidc_token_file_path")):
+        return _federated_credential(identity, settings, discovery)
     if settings.get("client_id") and settings.get("secret"):
-        if not settings.get("tenant"):
-            raise AzureAuthError("A service principal login needs the tenant (option tenant or AZURE_TENANT).")
-        return identity.ClientSecretCredential(settings["tenant"], settings["client_id"], settings["secret"], **discovery)
+        return identity.ClientSecretCredential(_tenant(settings, "A service principal login"), settings["client_id"],
+                                               settings["secret"], **discovery)
+    if settings.get("client_id") and settings.get("x509_certificate_path"):
+        return _certificate_credential(identity, settings, discovery)
     if settings.get("ad_user") and settings.get("password"):
         return identity.UsernamePasswordCredential(
             settings.get("client_id") or AZURE_CLI_CLIENT_ID, settings["ad_user"], settings["password"],
             tenant_id=settings.get("tenant") or "organizations", **discovery)
     raise AzureAuthError(
         "No usable Azure credentials from %s: give client_id, secret and tenant (AZURE_CLIENT_ID, AZURE_SECRET, "
-        "AZURE_TENANT), or ad_user and password, or a profile, or log in with the Azure CLI." % source)
+        "AZURE_TENANT), or client_id, tenant and x509_certificate_path (AZURE_CLIENT_CERTIFICATE_PATH), or client_id, "
+        "tenant and oidc_token_file_path (AZURE_FEDERATED_TOKEN_FILE), or ad_user and password, or a profile, or log "
+        "in with the Azure CLI." % source)
+
+
+def _tenant(settings, what):
+    if not settings.get("tenant"):
+        raise AzureAuthError("%s needs the tenant (option tenant, or AZURE_TENANT or AZURE_TENANT_ID)." % what)
+    return settings["tenant"]
+
+
+def _federated_credential(identity, settings, options):
+    """Workload identity: a federated token (a file the platform refreshes, or the token itself)."""
+    tenant = _tenant(settings, "A workload identity login")
+    if settings.get("oidc_token"):
+        token = settings["oidc_token"]
+        return identity.ClientAssertionCredential(tenant, settings["client_id"], lambda: token, **options)
+    path = settings["oidc_token_file_path"]
+    if not os.path.isfile(path):
+        raise AzureAuthError("The federated token file %s (oidc_token_file_path or AZURE_FEDERATED_TOKEN_FILE) does not "
+                             "exist." % path)
+    # the credential reads the file again for each token, so a token the kubelet rotated is picked up
+    return identity.WorkloadIdentityCredential(tenant_id=tenant, client_id=settings["client_id"], token_file_path=path,
+                                               **options)
+
+
+def _certificate_credential(identity, settings, options):
+    """A service principal whose key signs the client assertion (PEM with the key, or PKCS#12)."""
+    tenant = _tenant(settings, "A certificate service principal login")
+    path = settings["x509_certificate_path"]
+    if not os.path.isfile(path):
+        raise AzureAuthError("The certificate %s (x509_certificate_path or AZURE_CLIENT_CERTIFICATE_PATH) does not exist."
+                             % path)
+    password = settings.get("x509_certificate_password") or None
+    try:
+        return identity.CertificateCredential(tenant, settings["client_id"], path, password=password, **options)
+    except (ValueError, TypeError) as exc:
+        # cryptography's messages name the problem, never the password
+        raise AzureAuthError("Could not load the private key of %s (x509_certificate_path): %s. It must hold the private "
+                             "key and the certificate (PEM or PKCS#12); give x509_certificate_password "
+                             "(AZURE_CLIENT_CERTIFICATE_PASSWORD) when the key is encrypted." % (path, exc))
 
 
 def cli_subscription(run_command):

@@ -46,7 +46,7 @@ CLIENTS = ("containerservice", "network", "resources")
 # response carries no Retry-After (real AKS sends none).
 CLIENT_SETTINGS = dict(retry_total=6, retry_status=4, retry_backoff_factor=0.8, retry_backoff_max=60,
                        polling_interval=15)
-USER_AGENT = "azcni.cilium/1.0.0"
+USER_AGENT = "azcni.cilium/1.1.0"
 
 
 class AzureError(Exception):

@@ -58,7 +58,7 @@ OPERATIONS = {
                                                  False, False),
     ),
     "agent_pools": dict(_crud(_POOL, CONTAINER_SERVICE), list=_list(_CLUSTER + "/agentPools", CONTAINER_SERVICE)),
-    "virtual_networks": _crud(_VNET, NETWORK),
+    "virtual_networks": dict(_crud(_VNET, NETWORK), list_usage=_list(_VNET + "/usages", NETWORK)),
     "subnets": dict(_crud(_SUBNET, NETWORK), list=_list(_VNET + "/subnets", NETWORK)),
     "network_security_groups": {"get": Operation("GET", _NSG, NETWORK, False, False)},  # read by the WireGuard check
     "resource_groups": _crud(_GROUP, RESOURCES, create="create_or_update", create_lro=False),

@@ -17,13 +17,14 @@ import time
 from urllib.parse import urlencode
 
 from ansible_collections.azcni.cilium.plugins.module_utils._common import backoff_delays
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.config import bypasses_proxy
 
 try:
     import urllib3
 except ImportError:  # reported by K8sModule through _k8s.config's import check
     urllib3 = None
 
-USER_AGENT = "azcni.cilium/1.0.0"
+USER_AGENT = "azcni.cilium/1.1.0"
 
 
 RETRIES = 5               # attempts after the first, for throttling, conflicts and transient errors
@@ -90,8 +91,9 @@ class K8sClient(object):
                 tls["assert_hostname"] = cfg.assert_hostname
             if not cfg.verify_ssl:
                 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-            if cfg.proxy:
-                self._pool = urllib3.ProxyManager(cfg.proxy, num_pools=4, maxsize=self._pool_size, block=True, **tls)
+            if cfg.proxy and not bypasses_proxy(cfg.host, cfg.no_proxy):
+                self._pool = urllib3.ProxyManager(cfg.proxy, num_pools=4, maxsize=self._pool_size, block=True,
+                                                  proxy_headers=cfg.proxy_headers, **tls)
             else:
                 self._pool = urllib3.PoolManager(num_pools=4, maxsize=self._pool_size, block=True, **tls)
         return self._pool

@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import atexit
 import base64
+import ipaddress
 import json
 import os
 import tempfile
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
 K8S_IMPORT_ERROR = None  # K8sModule's requirement check: urllib3 and PyYAML come with the kubernetes package
 K8S_IMPORT_TRACEBACK = None
 try:
-    import urllib3  # noqa: F401  pylint: disable=unused-import
+    import urllib3
     import yaml
 except ImportError as exc:
-    yaml = None
+    urllib3 = yaml = None
     K8S_IMPORT_ERROR = exc
 
 IN_CLUSTER = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -48,6 +50,13 @@ K8S_AUTH_ARGS = dict(
     client_cert=dict(type="path", aliases=["cert_file"], fallback=_env("K8S_AUTH_CLIENT_CERT", "K8S_AUTH_CERT_FILE")),
     client_key=dict(type="path", aliases=["key_file"], no_log=False, fallback=_env("K8S_AUTH_CLIENT_KEY", "K8S_AUTH_KEY_FILE")),
     proxy=dict(type="str", fallback=_env("K8S_AUTH_PROXY")),
+    no_proxy=dict(type="str", fallback=_env("K8S_AUTH_NO_PROXY")),
+    # apply_defaults: the K8S_AUTH_PROXY_HEADERS_* variables apply when the option itself is not given
+    proxy_headers=dict(type="dict", apply_defaults=True, options=dict(
+        proxy_basic_auth=dict(type="str", no_log=True, fallback=_env("K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH")),
+        basic_auth=dict(type="str", no_log=True, fallback=_env("K8S_AUTH_PROXY_HEADERS_BASIC_AUTH")),
+        user_agent=dict(type="str", fallback=_env("K8S_AUTH_PROXY_HEADERS_USER_AGENT")),
+    )),
     impersonate_user=dict(type="str", fallback=_env("K8S_AUTH_IMPERSONATE_USER")),
 )
 
@@ -68,6 +77,8 @@ class Connection(object):
         self.tls_server_name = None
         self.assert_hostname = None
         self.proxy = None
+        self.no_proxy = None
+        self.proxy_headers = None  # headers for the proxy's CONNECT (urllib3.util.make_headers)
         self.token = None
         self.username = None
         self.password = None
@@ -305,4 +316,32 @@ def load_configuration(params, run_command=None):
             setattr(conn, attribute, params[option])
     if not conn.host:
         raise K8sConfigError("No Kubernetes API server configured: give kubeconfig or host.")
+    headers = dict((key, value) for key, value in (params.get("proxy_headers") or {}).items() if value is not None)
+    if headers:
+        conn.proxy_headers = urllib3.util.make_headers(**headers)
+    if params.get("no_proxy") is not None:
+        conn.no_proxy = params["no_proxy"]
     return conn
+
+
+def bypasses_proxy(url, no_proxy):
+    """True when ``url``'s host matches a ``no_proxy`` entry: a host name, a domain (``.example.com`` or
+    ``example.com``, subdomains included), an IP address, a CIDR, ``host:port`` or ``*``."""
+    host = (urlsplit(url).hostname or "").lower()
+    for entry in (item.strip().lower() for item in (no_proxy or "").split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        if "/" in entry:
+            try:
+                if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        name = entry.strip("[]") if entry.startswith("[") else entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
+        name = name.lstrip(".")
+        if host == name or host.endswith("." + name):
+            return True
+    return False

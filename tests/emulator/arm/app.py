@@ -105,6 +105,10 @@ class ArmEmulator:
         self.base_url = None
         self._identity_routes = _compile([
             ("GET", r"/metadata/endpoints", lambda arm, req: arm.identity.metadata(req)),
+            # the OIDC issuer of workload identity tokens (an AKS cluster's, in real life)
+            ("GET", r"/oidc/(?P<name>[^/]+)/\.well-known/openid-configuration",
+             lambda arm, req, name: arm.identity.issuer_discovery(req, name)),
+            ("GET", r"/oidc/(?P<name>[^/]+)/openid/v1/jwks", lambda arm, req, name: arm.identity.issuer_keys(req, name)),
             ("GET", r"/common/discovery/instance", lambda arm, req: arm.identity.instance_discovery(req)),
             ("GET", r"/(?P<tenant>[^/]+)(/v2\.0)?/\.well-known/openid-configuration",
              lambda arm, req, tenant: arm.identity.openid_configuration(req, tenant)),

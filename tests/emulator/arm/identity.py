@@ -1,7 +1,8 @@
 """Cloud metadata, Entra ID (AAD) discovery + client-credentials token endpoint, bearer checks.
 
-Enough of login.microsoftonline.com for MSAL/azure-identity's ClientSecretCredential, and of the
-ARM front door's token validation. Tokens are JWT-shaped (HS256, signed with a per-run key).
+Enough of login.microsoftonline.com for MSAL/azure-identity's ClientSecretCredential,
+CertificateCredential and WorkloadIdentityCredential (client assertions: see assertions.py), and of
+the ARM front door's token validation. Tokens are JWT-shaped (HS256, signed with a per-run key).
 """
 
 import base64
@@ -14,6 +15,7 @@ import uuid
 from urllib.parse import parse_qs
 
 from ..http import json_response
+from .assertions import Assertions
 from .errors import ArmError
 
 AUDIENCE = "https://management.emulator.local/"
@@ -36,8 +38,18 @@ class Identity:
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_lifetime = token_lifetime
-        self.base_url = None  # set once the server knows its port
+        self.assertions = Assertions(client_id)
+        self._base_url = None  # set once the server knows its port
         self._key = os.urandom(32)
+
+    @property
+    def base_url(self):
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, value):
+        self._base_url = value
+        self.assertions.bind(value)
 
     # ---- cloud metadata -------------------------------------------------------------
     @property
@@ -172,11 +184,16 @@ class Identity:
                                    "if the application has not been installed by the administrator of the tenant or "
                                    "consented to by any user in the tenant. You may have sent your authentication request "
                                    "to the wrong tenant." % (client_id, tenant))
-        if not hmac.compare_digest(form.get("client_secret", ""), self.client_secret):
-            return self._aad_error(401, "invalid_client", 7000215,
-                                   "Invalid client secret provided. Ensure the secret being sent in the request is the "
-                                   "client secret value, not the client secret ID, for a secret added to app '%s'."
-                                   % client_id)
+        if "client_secret" in form:
+            if not hmac.compare_digest(form["client_secret"], self.client_secret):
+                return self._aad_error(401, "invalid_client", 7000215,
+                                       "Invalid client secret provided. Ensure the secret being sent in the request is "
+                                       "the client secret value, not the client secret ID, for a secret added to app "
+                                       "'%s'." % client_id)
+        else:
+            error = self.assertions.check(form, tenant, self.token_endpoints(tenant))
+            if error:
+                return self._aad_error(*error)
         resources = [s[:-len("/.default")] for s in form.get("scope", "").split() if s.endswith("/.default")]
         audience = next((r for r in resources if r in self.accepted_audiences() or r + "/" in self.accepted_audiences()), None)
         if audience is None:
@@ -191,6 +208,23 @@ class Identity:
             "ext_expires_in": self.token_lifetime,
             "access_token": self.issue(AUDIENCE, client_id),
         })
+
+    def token_endpoints(self, tenant):
+        """The audiences a client assertion may name: this tenant's v2 and v1 token endpoints."""
+        return {"%s/%s/oauth2/%stoken" % (self.base_url, name, version)
+                for name in (tenant, self.tenant_id) for version in ("v2.0/", "")}
+
+    def issuer_discovery(self, request, name):
+        del request
+        if name != self.assertions.issuer.name:
+            return json_response(404, {"error": "not found"})
+        return json_response(200, self.assertions.issuer.discovery())
+
+    def issuer_keys(self, request, name):
+        del request
+        if name != self.assertions.issuer.name:
+            return json_response(404, {"error": "not found"})
+        return json_response(200, self.assertions.issuer.jwks())
 
     def issue(self, audience, client_id, lifetime=None):
         now = int(time.time())

@@ -37,7 +37,8 @@ def params(**changes):
 
 def pool_params(**changes):
     values = dict(name=None, vm_size=None, count=None, enable_auto_scaling=None, min_count=None, max_count=None,
-                  max_pods=None, os_sku=None, zones=None, vnet_subnet_id=None, pod_subnet_id=None)
+                  max_pods=None, os_sku=None, zones=None, vnet_subnet_id=None, pod_subnet_id=None,
+                  pod_ip_allocation_mode=None)
     values.update(changes)
     return values
 
@@ -349,6 +350,35 @@ def test_node_subnet_cluster_migrating_to_overlay_needs_a_pod_cidr():
     assert any("needs pod_cidr" in r for r in result.reasons)
     ok = plan_for(existing, ipam_mode="overlay", pod_cidr="192.168.0.0/16", allow_migration=True)
     assert ok.reasons == [] and ok.operations == ["migrate-ipam", "migrate-dataplane"]
+
+
+@pytest.mark.parametrize("mode", ["node-subnet", "vnet"])
+def test_an_azure_cni_cluster_without_ipam_mode_gets_only_the_dataplane_change(mode):
+    # update-azure-cni: the data plane changes in place from any Azure CNI IPAM mode, no overlay migration first
+    existing = returned_cluster(mode, dataplane="azure", policy="none")
+    result = plan_for(existing, allow_migration=True)
+    assert result.reasons == [] and result.operations == ["migrate-dataplane"]
+    network = result.after["properties"]["networkProfile"]
+    assert (network["networkDataplane"], network["networkPolicy"]) == ("cilium", "cilium")
+    assert "networkPluginMode" not in network and "podCidr" not in network
+    assert aks_cluster_fields.ipam_of(result.after) == mode
+
+
+def test_node_subnet_create_and_refusals():
+    body = plan_for(None, location="westeurope", ipam_mode="node_subnet", system_pool=pool_params(vnet_subnet_id=NODES)).after
+    network = body["properties"]["networkProfile"]
+    assert network == {"networkPlugin": "azure", "networkDataplane": "cilium", "networkPolicy": "cilium"}
+    assert body["properties"]["agentPoolProfiles"][0]["vnetSubnetID"] == NODES
+    assert any("overlay cannot be turned off" in r for r in plan_for(returned_cluster(), ipam_mode="node_subnet").reasons)
+    assert any("cannot be removed" in r for r in plan_for(returned_cluster("vnet"), ipam_mode="node_subnet").reasons)
+
+
+def test_the_system_pool_allocation_mode_is_sent_and_fixed():
+    body = plan_for(None, location="westeurope", ipam_mode="vnet", system_pool=pool_params(
+        vnet_subnet_id=NODES, pod_subnet_id=PODS, pod_ip_allocation_mode="StaticBlock")).after
+    assert body["properties"]["agentPoolProfiles"][0]["podIPAllocationMode"] == "StaticBlock"
+    result = plan_for(returned_cluster("vnet"), system_pool=pool_params(pod_ip_allocation_mode="StaticBlock"))
+    assert any(r.startswith("agentPoolProfiles.system.podIPAllocationMode") for r in result.reasons), result.reasons
 
 
 # --- diff and output --------------------------------------------------------------------------------

@@ -116,6 +116,13 @@ CASES = [
      "vnet_subnet_id nodes (192.168.16.0/29) has 3 usable IPs, 3 nodes need 4"),
     ("vnet-overlap", overlay(vnet_subnet_id=NODES, vnet=vnet(prefixes=["10.10.0.0/16"])),
      overlay(vnet_subnet_id=NODES, vnet=vnet()), "pod_cidr 192.168.0.0/16 overlaps VNet vnet"),
+    ("allocation-mode-needs-pod-subnet", vnet_mode(pod_ip_allocation_mode="StaticBlock"),
+     overlay(pod_ip_allocation_mode="StaticBlock"), "pod_ip_allocation_mode StaticBlock without pod_subnet_id"),
+    ("static-block-kubernetes-version", vnet_mode(pod_ip_allocation_mode="StaticBlock", pool_version="1.28"),
+     vnet_mode(pod_ip_allocation_mode="StaticBlock", pool_version="1.27.3"), "Kubernetes 1.27.3"),
+    ("pod-subnet-vnet-only", vnet_mode(), vnet_mode(ipam_mode="node-subnet"), "with ipam_mode node_subnet"),
+    ("subnet-capacity", vnet_mode(ipam_mode="node-subnet", pod_subnet_id=None, max_pods=30, node_count=7),
+     vnet_mode(ipam_mode="node-subnet", pod_subnet_id=None, max_pods=30, node_count=8), "8 nodes need 279"),
     ("service-cidr-subnet-overlap", vnet_mode(), vnet_mode(service_cidr="192.168.0.0/16", dns_service_ip="192.168.0.10"),
      "service_cidr 192.168.0.0/16 overlaps subnet nodes (192.168.16.0/24); service_cidr 192.168.0.0/16 overlaps subnet "
      "pods (192.168.17.0/24)"),

@@ -14,7 +14,7 @@ WORK="${AZCNI_WORK:-$ROOT/.work}"
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
-GATES=(sanity units units-floor emulator conformance e2e e2e-floor lint build azcli importer ee docs awx e2e-azpins)
+GATES=(sanity units units-floor emulator conformance e2e e2e-floor lint build azcli importer ee docs awx e2e-azpins faults)
 [ $# -gt 0 ] && GATES=("$@")
 
 mkdir -p "$WORK"
@@ -116,6 +116,11 @@ gate_e2e() {
 
 gate_e2e-floor() {
     (cd "$ROOT" && PATH="$FLOOR/bin:$PATH" "$FLOOR/bin/python" -m pytest -q -p no:cacheprovider --durations=10 tests/e2e)
+}
+
+gate_faults() {
+    # the fault and bad-input suite (tests/faults): prints its figures (cases run, refused before write, ...)
+    (cd "$ROOT" && PATH="$NEWEST/bin:$PATH" "$NEWEST/bin/python" -m pytest -q -p no:cacheprovider -s tests/faults)
 }
 
 gate_azcli() {
@@ -258,7 +263,7 @@ gate_e2e-azpins() {
 
 # Gates in one group run at the same time (each has its own emulator, ports and temp dirs): most
 # of them wait on subprocesses and sockets part of the time, so two share the two cores well.
-GROUPS_OF_GATES=("sanity conformance ee" "units units-floor docs" "emulator lint build azcli importer" "e2e e2e-floor"
+GROUPS_OF_GATES=("sanity conformance ee" "units units-floor docs" "emulator lint build azcli importer faults" "e2e e2e-floor"
                  "e2e-azpins awx")
 SUMMARY=()
 passed=0

@@ -16,7 +16,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -188,100 +187,22 @@ class KubeCluster(object):
                               timeout=timeout, check=check)
 
 
-# The API versions the tests speak, whatever SDK release the gate installed (the floors, azure.azcollection's
-# pins or the newest): ARM JSON over requests, so no SDK model drops a field its API version does not know.
-TEST_API_VERSIONS = {"Microsoft.ContainerService": "2026-08-01", "Microsoft.Network": "2026-03-01", None: "2025-04-01"}
-OPERATIONS = {
-    "resource_groups": "/resourcegroups/{0}",
-    "managed_clusters": "/resourceGroups/{0}/providers/Microsoft.ContainerService/managedClusters/{1}",
-}
-
-
-class _Poller(object):
-    """What the SDK's LROPoller gave the tests: result() waits (bounded) for the operation's end."""
-
-    def __init__(self, arm, url, deleting):
-        self.arm, self.url, self.deleting = arm, url, deleting
-
-    def result(self, timeout=120):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            reply = self.arm.request("GET", self.url, check=False)
-            if self.deleting and reply.status_code == 404:
-                return None
-            body = reply.json() if reply.content else {}
-            state = body.get("properties", {}).get("provisioningState")
-            if not self.deleting and state in ("Succeeded", "Failed", "Canceled"):
-                return body
-            time.sleep(0.5)
-        raise AssertionError("%s did not finish within %d s" % (self.url, timeout))
-
-
-class _Operations(object):
-    def __init__(self, arm, path):
-        self.arm, self.path = arm, path
-
-    def _url(self, args):
-        return self.path.format(*args)
-
-    def get(self, *args):
-        return self.arm.request("GET", self._url(args)).json()
-
-    def create_or_update(self, *args):
-        return self.arm.request("PUT", self._url(args[:-1]), args[-1]).json()
-
-    def begin_create_or_update(self, *args):
-        self.arm.request("PUT", self._url(args[:-1]), args[-1])
-        return _Poller(self.arm, self._url(args[:-1]), False)
-
-    def begin_delete(self, *args):
-        self.arm.request("DELETE", self._url(args), check=False)
-        return _Poller(self.arm, self._url(args), True)
-
-    def list_cluster_admin_credentials(self, *args):
-        return self.arm.request("POST", self._url(args) + "/listClusterAdminCredential").json()
-
-
-def _arm_error(reply):
-    """azure-core's HttpResponseError, as the SDK raised it (status_code, error.code, error.message)."""
-    from azure.core.exceptions import HttpResponseError
-
-    body = reply.json().get("error", {}) if reply.content else {}
-    error = HttpResponseError(message="(%s) %s" % (body.get("code"), body.get("message")))
-    error.status_code = reply.status_code
-    error.error = type("ArmError", (object,), {"code": body.get("code"), "message": body.get("message")})()
-    return error
-
-
-class _Arm(object):
-    """Just the ARM calls the tests make, as JSON; ``.managed_clusters`` / ``.resource_groups`` read like the SDK."""
-
-    def __init__(self, emulator):
-        self.emulator = emulator
-        self.base = "%s/subscriptions/%s" % (emulator.url, emulator.env["AZURE_SUBSCRIPTION_ID"])
-        self.credential = emulator.credential()
-        self.scope = emulator.client_kwargs()["credential_scopes"][0]
-
-    def request(self, method, path, body=None, check=True):
-        parts = path.split("/")
-        provider = parts[parts.index("providers") + 1] if "providers" in parts else None
-        reply = requests.request(method, self.base + path, params={"api-version": TEST_API_VERSIONS[provider]}, json=body,
-                                 headers={"Authorization": "Bearer " + self.credential.get_token(self.scope).token},
-                                 verify=self.emulator.ca_path, timeout=60)
-        if check and reply.status_code >= 400:
-            raise _arm_error(reply)
-        return reply
-
-    def __getattr__(self, name):
-        if name not in OPERATIONS:
-            raise AttributeError(name)
-        return _Operations(self, OPERATIONS[name])
-
-
 def arm_clients(emulator):
-    """(clusters, resources): ARM as the tests drive it, authenticated against the emulator with azure-identity."""
-    arm = _Arm(emulator)
-    return arm, arm
+    """The real SDK clients, authenticated against the emulator exactly as a user's script would be."""
+    from azure.identity import ClientSecretCredential
+    from azure.mgmt.containerservice import ContainerServiceClient
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    env = emulator.env
+    metadata = requests.get(env["AZURE_CLOUD_ENVIRONMENT"], verify=emulator.ca_path, timeout=30).json()
+    credential = ClientSecretCredential(env["AZURE_TENANT"], env["AZURE_CLIENT_ID"], env["AZURE_SECRET"],
+                                        authority=metadata["authentication"]["loginEndpoint"],
+                                        disable_instance_discovery=True, connection_verify=emulator.ca_path)
+    options = dict(base_url=metadata["resourceManager"], connection_verify=emulator.ca_path,
+                   credential_scopes=[metadata["authentication"]["audiences"][0].rstrip("/") + "/.default"])
+    subscription = env["AZURE_SUBSCRIPTION_ID"]
+    return (ContainerServiceClient(credential, subscription, polling_interval=1, **options),
+            ResourceManagementClient(credential, subscription, **options))
 
 
 def cluster_body(node_count=3, acns_security=False, acns_observability=False, location="westeurope"):
@@ -315,8 +236,8 @@ def make_kube_cluster(emulator, tmp_path):
         clusters.managed_clusters.begin_create_or_update(
             resource_group, name, cluster_body(node_count, acns_security, acns_observability)).result()
         created.append((resource_group, name))
-        value = clusters.managed_clusters.list_cluster_admin_credentials(resource_group, name)["kubeconfigs"][0]["value"]
-        text = base64.b64decode(value).decode("utf-8")
+        value = clusters.managed_clusters.list_cluster_admin_credentials(resource_group, name).kubeconfigs[0].value
+        text = value.decode("utf-8") if isinstance(value, bytes) else base64.b64decode(value).decode("utf-8")
         home = tmp_path / ("home-" + name)
         home.mkdir()
         path = home / "kubeconfig"

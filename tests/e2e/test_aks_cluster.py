@@ -83,7 +83,7 @@ def make_cluster(emulator, group, name, network_profile, pool=None, wait=True):
 
 
 def stored(emulator, group, name):
-    return arm_clients(emulator)[0].managed_clusters.get(group, name)
+    return arm_clients(emulator)[0].managed_clusters.get(group, name).as_dict()
 
 
 # --- both modes from nothing, idempotency, delete ------------------------------------------------

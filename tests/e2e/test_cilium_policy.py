@@ -186,11 +186,12 @@ def test_unknown_field_fails_strict_validation(ansible, kube_cluster):
     cluster = kube_cluster
     typo = cnp("typo")
     typo["spec"]["egress"][0]["toPort"] = typo["spec"]["egress"][0].pop("toPorts")
-    result, status, _written, _requests = apply(ansible, cluster, definition=[typo, cnp("fine")], namespace="default")
-    assert status == "failed"
-    failed = [p for p in result["policies"] if p["outcome"] == "failed"]
-    assert [p["name"] for p in failed] == ["typo"] and "toPort" in failed[0]["error"]
-    assert sorted(k[2] for k in kubectl_policies(cluster)) == ["fine"]
+    result, status, written, _requests = apply(ansible, cluster, definition=[typo, cnp("fine")], namespace="default")
+    assert status == "failed" and result["changed"] is False
+    # all or nothing: the server-side dry run refuses the typo, so "fine" is not applied either
+    assert len(result["errors"]) == 1 and "typo" in result["errors"][0] and "toPort" in result["errors"][0]
+    assert result["msg"].startswith("1 of 2 policies would be refused; nothing was applied.")
+    assert written == [] and list(kubectl_policies(cluster)) == []
 
 
 def test_conflict_on_apply_is_retried(ansible, kube_cluster):
@@ -202,7 +203,8 @@ def test_conflict_on_apply_is_retried(ansible, kube_cluster):
                                                force_conflicts=True)
     assert status == "changed", result
     patches = [e["status"] for e in requests if e["method"] == "PATCH"]
-    assert patches == [409, 409, 201] or patches == [409, 409, 200]
+    # the dry run meets the two conflicts and is retried; then the real apply
+    assert patches in ([409, 409, 201, 201], [409, 409, 200, 201], [409, 409, 201, 200], [409, 409, 200, 200])
     assert list(kubectl_policies(cluster)) == [(CNP, "default", "retried")]
 
 
@@ -213,10 +215,11 @@ def test_conflict_without_force_is_reported_per_policy(ansible, kube_cluster):
                             "message": 'Apply failed with 1 conflict: conflict with "kubectl-edit": .spec.egress'})
     result, status, _written, _requests = apply(ansible, cluster, definition=[cnp("contested"), cnp("other")],
                                                 namespace="default")
-    assert status == "failed"
-    assert result["msg"].startswith("1 of 2 policies failed; first: CiliumNetworkPolicy/default/contested: Apply failed")
-    assert reported(result, "created") == [(CNP, "default", "other")]
-    assert list(kubectl_policies(cluster)) == [(CNP, "default", "other")]
+    assert status == "failed" and result["changed"] is False
+    # the conflict shows in the dry run: the set is all or nothing, so "other" is not applied either
+    assert result["msg"].startswith("1 of 2 policies would be refused; nothing was applied. "
+                                    "CiliumNetworkPolicy/default/contested (definition[0]): Apply failed")
+    assert list(kubectl_policies(cluster)) == []
 
 
 def test_example_playbook_applies_the_example_set(ansible, kube_cluster, tmp_path):
@@ -247,10 +250,10 @@ def test_policy_owned_by_kubectl_needs_force_conflicts(ansible, kube_cluster, tm
     cluster.kubectl("create", "-f", str(manual))
     wanted = cnp("shared", port="8080")
 
-    result, status, _written, _requests = apply(ansible, cluster, definition=[wanted], namespace="default")
-    assert status == "failed"
-    (outcome,) = result["policies"]
-    assert outcome["outcome"] == "failed" and outcome["status"] == 409 and "kubectl-create" in outcome["error"]
+    result, status, written, _requests = apply(ansible, cluster, definition=[wanted], namespace="default")
+    assert status == "failed" and written == [] and result["changed"] is False
+    (error,) = result["errors"]  # refused by the server-side dry run, before any write
+    assert "HTTP 409" in error and "kubectl-create" in error
     assert kubectl_policies(cluster)[(CNP, "default", "shared")]["spec"]["egress"][0]["toPorts"][0]["ports"][0][
         "port"] == "443"
 

@@ -156,14 +156,15 @@ def test_paused_deployment_refused_like_kubectl(ansible, kube_cluster):
     result, outcome, requests = restart(ansible, kube_cluster, targets=["operator"])
     assert outcome == "failed" and writes(requests) == []
     reason = "can't restart paused deployment (run rollout resume first)"
-    assert result["msg"] == 'deployments.apps "cilium-operator" %s' % reason
+    assert result["msg"] == 'Nothing was restarted: operator_deployment: deployments.apps "cilium-operator" %s' % reason
     theirs = kube_cluster.kubectl("rollout", "restart", "deployment/cilium-operator", "-n", "kube-system", check=False)
     assert theirs.returncode != 0 and reason in theirs.stderr
 
 
 def test_missing_target(ansible, kube_cluster):
     result, outcome, _requests = restart(ansible, kube_cluster, targets=["operator"], operator_deployment="nope")
-    assert outcome == "failed" and result["msg"] == 'deployments.apps "nope" not found'
+    assert outcome == "failed" and result["msg"] == ('Nothing was restarted: operator_deployment: deployments.apps "nope" '
+                                                     'not found in namespace kube-system')
 
 
 def test_restart_playbook(ansible, kube_cluster):

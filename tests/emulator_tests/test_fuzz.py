@@ -169,8 +169,8 @@ def test_kubernetes_answers_every_fuzzed_body_with_a_status(k8s_session):
     cnps = "/apis/cilium.io/v2/namespaces/default/ciliumnetworkpolicies"
     targets = [("POST", cnps, CNP), ("PUT", cnps + "/p", CNP), ("POST", "/api/v1/namespaces/default/configmaps", CONFIGMAP),
                ("PUT", "/api/v1/namespaces/default/configmaps/c", CONFIGMAP),
-               ("POST", "/apis/apps/v1/namespaces/default/deployments", DEPLOYMENT), ("POST", "/api/v1/namespaces",
-                                                                                      {"metadata": {"name": "n"}}),
+               ("POST", "/apis/apps/v1/namespaces/default/deployments", DEPLOYMENT),
+               ("POST", "/api/v1/namespaces", {"metadata": {"name": "n"}}),
                ("DELETE", cnps + "/p", {"propagationPolicy": "Background"})]
     patchable = [(cnps + "/p", CNP), ("/api/v1/namespaces/default/configmaps/c", CONFIGMAP),
                  ("/apis/apps/v1/namespaces/default/deployments/d", DEPLOYMENT)]

@@ -8,18 +8,20 @@ Private to this collection: names and signatures may change without notice.
 
 from __future__ import annotations
 
+import re
 import time
 
 from ansible_collections.azcni.cilium.plugins.module_utils._aks import acns
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.acns_rollout import (
     WireGuardWaitError, cluster_client, wait_for_wireguard)
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster import Intent, desired_patch, facts_for, merge
-from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_plan import plan
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_plan import Step, plan
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_fields import provisioning_state, strip_read_only
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import (
     VNET_RULE_IDS, check, failure, missing_subnets, node_subnet, warnings)
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_views import changed_only, diff_view, summary
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.role_assignment import SubnetGrant
+from ansible_collections.azcni.cilium.plugins.module_utils._azure import names
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import parse as resource_id_parse
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import subnet_parts
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
@@ -27,6 +29,7 @@ from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_p
 
 TERMINAL_STATES = ("succeeded", "failed", "canceled")
 MIGRATION_OPERATIONS = ("remove-policy", "migrate-ipam", "migrate-dataplane")
+VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 
 
 class ClusterRunner(object):
@@ -70,8 +73,21 @@ class ClusterRunner(object):
             self._sleep(delay)
             delay = min(delay * 2, 5.0)
 
+    def option_problem(self):
+        """Values AKS refuses whatever the cluster: a system pool without nodes, a version that is no version."""
+        pool, version = self.params.get("system_pool") or {}, self.params.get("kubernetes_version")
+        if pool.get("count") is not None and pool["count"] < 1:
+            return "system_pool.count must be at least 1 (a system pool needs a node), got %d" % pool["count"]
+        if version and not VERSION.match(version):
+            return "kubernetes_version %r is not a version: give MAJOR.MINOR or MAJOR.MINOR.PATCH" % version
+        return None
+
     def run(self):
+        self.az.check_names([names.resource_group("resource_group", self.rg), names.cluster_name("name", self.name),
+                             names.dns_prefix("dns_prefix", self.params.get("dns_prefix")), self.option_problem()])
         existing = self.get_settled()
+        if existing is None and self.params["state"] == "present":
+            self.az.check_names([], self.params.get("location"))  # a new cluster's region must be the subscription's
         if self.params["state"] == "absent":
             return self.absent(existing)
         return self.present(existing)
@@ -82,6 +98,7 @@ class ClusterRunner(object):
         if existing is None or self.az.check_mode:
             return result
         poller = self._azure("Deleting cluster", self.az.call, self.clusters.begin_delete, self.rg, self.name)
+        self.az.accepted("delete of cluster %s" % self.name)
         if self.params.get("wait", True):
             self._azure("Deleting cluster", self.az.wait, poller, what="deletion of cluster %s" % self.name)
         return result
@@ -144,11 +161,16 @@ class ClusterRunner(object):
         params = self.params
         if existing is None and not params.get("location"):
             self.az.fail_json(msg="location is required to create cluster %s/%s" % (self.rg, self.name))
-        if existing is not None and provisioning_state(existing).lower() != "succeeded":
-            self.az.warn("Cluster %s/%s is in provisioningState %s." % (self.rg, self.name, provisioning_state(existing)))
         intent = Intent.from_params(params, existing)
         patch = desired_patch(intent, existing)
         the_plan = plan(existing, patch, intent)
+        state = provisioning_state(existing).lower() if existing is not None else ""
+        if state in ("failed", "canceled") and not the_plan.steps and not the_plan.reasons:
+            # AKS reconciles a failed cluster when it is sent its own model again (what `az aks update` with no
+            # changes does): the same model is not "converged" while the cluster is Failed
+            the_plan.steps.append(Step("reconcile", {}))
+            self.az.warn("Cluster %s/%s is in provisioningState %s: sending its model again to reconcile it."
+                         % (self.rg, self.name, provisioning_state(existing)))
         if the_plan.reasons:  # what AKS cannot do at all comes before how the request is written
             self.az.fail_json(msg="Cannot apply the requested changes to cluster %s/%s, nothing was changed: %s"
                                   % (self.rg, self.name, "; ".join(the_plan.reasons)), reasons=the_plan.reasons)
@@ -215,6 +237,7 @@ class ClusterRunner(object):
         what = "%s of cluster %s" % (step.operation, self.name)
         poller = self._azure("Operation %s on cluster" % step.operation, self.az.call,
                              self.clusters.begin_create_or_update, self.rg, self.name, body=body)
+        self.az.accepted(what)
         if self.grant is not None and step.operation == "create":
             # right after the PUT, as az does: the new cluster has its identity, and AKS sees the rights sooner
             created = self._azure("Reading cluster", self.az.get, self.clusters.get, self.rg, self.name)

@@ -25,6 +25,7 @@ import os
 import stat
 import tempfile
 
+from ansible_collections.azcni.cilium.plugins.module_utils._azure import names
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
 
 try:
@@ -233,6 +234,8 @@ def fetch(az):
     clusters = az.client("containerservice").managed_clusters
     operation = clusters.list_cluster_admin_credentials if params["admin"] else clusters.list_cluster_user_credentials
     what = "admin" if params["admin"] else "user"
+    az.check_names([names.resource_group("resource_group", params["resource_group"]),
+                    names.cluster_name("name", params["name"])])
     try:
         result = az.call(operation, params["resource_group"], params["name"])
     except AzureError as exc:

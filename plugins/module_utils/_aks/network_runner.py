@@ -11,7 +11,7 @@ Private to this collection: names and signatures may change without notice.
 from __future__ import annotations
 
 from ansible_collections.azcni.cilium.plugins.module_utils._aks import network_rules as rules
-from ansible_collections.azcni.cilium.plugins.module_utils._azure import ids
+from ansible_collections.azcni.cilium.plugins.module_utils._azure import ids, names
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cidr import parse_network
 
@@ -46,8 +46,12 @@ class Network(object):
             return None
         try:
             if kwargs.pop("sync", False):
-                return self.az.call(operation, *args, **kwargs)
-            return self.az.wait(self.az.call(operation, *args, **kwargs), what=what)
+                answer = self.az.call(operation, *args, **kwargs)
+                self.az.accepted(what)
+                return answer
+            poller = self.az.call(operation, *args, **kwargs)
+            self.az.accepted(what)  # stored from here on, whatever the operation's outcome
+            return self.az.wait(poller, what=what)
         except AzureError as exc:
             self.az.fail_azure(exc, "Cannot %s" % what)
 
@@ -65,7 +69,25 @@ class Network(object):
             subnets.append(subnet)
         return prefixes, subnets
 
+    def name_problems(self):
+        """Azure's naming and sizing rules for every name and range of the input (no request needed)."""
+        problems = [names.resource_group("resource_group", self.group_name)]
+        if self.vnet_name:
+            problems.append(names.vnet_name("vnet_name", self.vnet_name))
+        for index, subnet in enumerate(self.params["subnets"]):
+            option = "subnets[%d]" % index
+            problems.append(names.network_name(option + ".name", subnet["name"]))
+            if subnet.get("address_prefix"):
+                problems.append(names.subnet_size("%s.address_prefix (subnet %s)" % (option, subnet["name"]),
+                                                  subnet["address_prefix"]))
+        prefixes = self.params["address_prefixes"] or []
+        if self.params["state"] == "present" and prefixes and not names.has_ipv4(prefixes):
+            problems.append("address_prefixes %s has no IPv4 range; AKS nodes and pods need IPv4 addresses (Azure "
+                            "VNets are IPv4 or dual-stack)" % ", ".join(prefixes))
+        return problems
+
     def present(self):
+        self.az.check_names(self.name_problems())
         if (self.params["subnets"] or self.params["address_prefixes"]) and not self.vnet_name:
             self.az.fail_json(msg="subnets and address_prefixes need vnet_name")
         if self.vnet_name and not self.params["address_prefixes"]:
@@ -76,6 +98,8 @@ class Network(object):
         except ValueError as exc:
             self.az.fail_json(msg=str(exc))
         group, vnet = self._read()
+        if group is None or (vnet is None and self.vnet_name):
+            self.az.check_names([], self.params["location"])  # what is created goes to a region of the subscription
         location = self.params["location"] or (group or {}).get("location")
         if not location:
             self.az.fail_json(msg="location is required to create resource group %s" % self.group_name)
@@ -143,6 +167,7 @@ class Network(object):
             self.az.fail_azure(exc, "Cannot list the managed clusters of resource group %s" % self.group_name)
 
     def absent(self):
+        self.az.check_names(self.name_problems())
         if not self.vnet_name and not self.params["delete_resource_group"]:
             self.az.fail_json(msg="state=absent needs vnet_name (to delete the VNet or its subnets) or delete_resource_group=true")
         group, vnet = self._read()

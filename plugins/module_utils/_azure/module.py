@@ -20,6 +20,7 @@ from ansible_collections.azcni.cilium.plugins.module_utils._azure.auth import (
     AZURE_AUTH_ARGS, AzureAuthError, build_credential, cli_subscription, resolve_cloud, resolve_settings, scope_for)
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.rest import Api
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.session import new_session
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.names import location_problem
 from ansible_collections.azcni.cilium.plugins.module_utils._common import ModuleBase
 
 
@@ -99,7 +100,39 @@ def to_azure_error(exc):
     return AzureError(str(exc), code=type(exc).__name__)
 
 
-def pipeline_client(credential, cloud, session, verify=True):
+TASK_SECONDS = 600  # the time budget of a task without wait_timeout
+TLS_OFF_WARNING = ("TLS verification of Azure endpoints is off (cert_validation_mode: ignore): anyone on the path can "
+                   "read and change what this task sends, including its credentials.")
+
+
+def deadline_retry_policy(deadline, **settings):
+    """azure-core's RetryPolicy, but no sleep (Retry-After or backoff) reaches past ``deadline``.
+
+    azure-core sleeps exactly what Retry-After says: one ``Retry-After: 45`` would hold a task with
+    ``wait_timeout: 10`` for 45 s. Past the deadline the last answer is what the task reports.
+    """
+    from azure.core.pipeline.policies import RetryPolicy
+
+    class DeadlineRetryPolicy(RetryPolicy):
+        def _left(self):
+            return max(0.0, deadline - time.monotonic())
+
+        def get_retry_after(self, response):
+            value = super(DeadlineRetryPolicy, self).get_retry_after(response)
+            return None if value is None else min(value, self._left())
+
+        def get_backoff_time(self, settings):
+            return min(super(DeadlineRetryPolicy, self).get_backoff_time(settings), self._left())
+
+        def increment(self, settings, response=None, error=None):
+            if self._left() <= 0:
+                return False  # out of time: the answer at hand is final
+            return super(DeadlineRetryPolicy, self).increment(settings, response=response, error=error)
+
+    return DeadlineRetryPolicy(**settings)
+
+
+def pipeline_client(credential, cloud, session, verify=True, deadline=None):
     """azure-core's pipeline as the SDK clients build it: retries, bearer token, ARM's provider
     registration and logging policies, TLS verified against REQUESTS_CA_BUNDLE or the system store.
     (Also what the aks_clusters inventory plugin sends through, outside any module.)"""
@@ -111,7 +144,8 @@ def pipeline_client(credential, cloud, session, verify=True):
 
     retry = dict((key, value) for key, value in CLIENT_SETTINGS.items() if key.startswith("retry_"))
     pipeline = [policies.RequestIdPolicy(), policies.HeadersPolicy(), policies.UserAgentPolicy(user_agent=USER_AGENT),
-                ARMAutoResourceProviderRegistrationPolicy(), policies.RetryPolicy(**retry),
+                ARMAutoResourceProviderRegistrationPolicy(),
+                deadline_retry_policy(deadline, **retry) if deadline else policies.RetryPolicy(**retry),
                 ARMChallengeAuthenticationPolicy(credential, scope_for(cloud)), ARMHttpLoggingPolicy()]
     return PipelineClient(cloud.resource_manager, policies=pipeline,
                           transport=RequestsTransport(session=session, session_owner=False, connection_verify=verify))
@@ -128,11 +162,32 @@ class AzureModule(ModuleBase):
         self._credential = None
         self._api = None
         self._session = None
+        self.started = time.monotonic()
+        self.stored = []  # the writes Azure accepted in this task, in order: changed is true once there is one
+        timeout = self.params.get("wait_timeout")
+        if timeout is not None and timeout <= 0:
+            self.fail_json(msg="wait_timeout must be a positive number of seconds, got %s" % timeout)
+
+    @property
+    def deadline(self):
+        """The task's time budget (time.monotonic()): its wait_timeout, or TASK_SECONDS."""
+        return self.started + (self.params.get("wait_timeout") or TASK_SECONDS)
+
+    def accepted(self, what):
+        """Record a write Azure accepted (stored), whatever happens after it."""
+        self.stored.append(what)
+
+    def fail_json(self, **kwargs):
+        """Every failure tells whether a write was stored before it (failed and changed together)."""
+        kwargs.setdefault("changed", bool(self.stored))
+        if self.stored:
+            kwargs.setdefault("stored_operations", list(self.stored))
+        super(AzureModule, self).fail_json(**kwargs)
 
     def fail_azure(self, exc, msg, **kwargs):
         """Fail with ``msg`` followed by ARM's error code and message."""
-        self.module.fail_json(msg="%s: %s" % (msg, exc), error_code=exc.code, error_message=exc.message,
-                              status_code=exc.status, **kwargs)
+        self.fail_json(msg="%s: %s" % (msg, exc), error_code=exc.code, error_message=exc.message,
+                       status_code=exc.status, **kwargs)
 
     # --- authentication and clients --------------------------------------------------------------
     @property
@@ -191,7 +246,9 @@ class AzureModule(ModuleBase):
         return self._api
 
     def _pipeline_client(self):
-        return pipeline_client(self.credential, self.cloud, self.session, self.verify)
+        if not self.verify:
+            self.warn(TLS_OFF_WARNING)  # one pipeline per task: warned once per task
+        return pipeline_client(self.credential, self.cloud, self.session, self.verify, self.deadline)
 
     # --- calls on raw JSON -----------------------------------------------------------------------
     @staticmethod
@@ -218,6 +275,23 @@ class AzureModule(ModuleBase):
         operation (``begin_*``) the SDK poller to ``wait`` on."""
         return self._invoke(operation, args, kwargs.get("body"))
 
+    def check_names(self, problems, location=None):
+        """Fail before any write when Azure's naming rules or the subscription's locations refuse the input.
+
+        ``problems``: the results of _azure.names checks (None for a name that is fine). ``location`` is
+        checked against GET /subscriptions/{id}/locations (a read).
+        """
+        problems = [p for p in problems if p]
+        if location and not problems:
+            try:
+                available = self.list(self.client("resources").subscriptions.list_locations)
+            except AzureError as exc:
+                self.warn("Could not list the subscription's locations (%s); location %s was not checked." % (exc, location))
+                available = None
+            problems = [p for p in [location_problem("location", location, available)] if p]
+        if problems:
+            self.fail_json(msg="Invalid input, nothing was sent: " + "; ".join(problems), problems=problems)
+
     def list(self, operation, *args, **kwargs):
         """Every item of a paged list operation, as ARM sent them (``query``: e.g. ``{"$filter": ...}``)."""
         return self._invoke(operation, args, None, kwargs.get("query"))
@@ -230,14 +304,16 @@ class AzureModule(ModuleBase):
         """
         from azure.core import exceptions
 
-        if timeout is None:
-            timeout = self.params.get("wait_timeout") or 1800
+        limit = timeout
+        if timeout is None:  # what is left of the task's wait_timeout: all its waits share it
+            limit = self.params.get("wait_timeout") or TASK_SECONDS
+            timeout = max(1.0, self.deadline - time.monotonic())
         started = time.monotonic()
         try:
             poller.wait(timeout=timeout)
             if not poller.done():
                 self.fail_json(msg="Timed out after %d s waiting for %s; the operation continues in Azure, run the "
-                                   "task again to wait for it." % (timeout, what),
+                                   "task again to wait for it." % (limit, what),
                                elapsed=round(time.monotonic() - started, 1))
             return poller.result()
         except exceptions.AzureError as exc:

@@ -65,6 +65,7 @@ OPERATIONS = {
     "role_assignments": dict(list_for_scope=_list(_ASSIGNMENTS, AUTHORIZATION),
                              create=Operation("PUT", _ASSIGNMENTS + "/{1}", AUTHORIZATION, False, False)),
     "user_assigned_identities": dict(get_by_id=Operation("GET", "{0}", MANAGED_IDENTITY, False, False)),
+    "subscriptions": {"list_locations": _list("/subscriptions/{subscription}/locations", "2022-12-01")},
 }
 
 

@@ -199,6 +199,24 @@ class PolicyService(object):
 
         return [item for items in self._map(one, scopes) for item in items]
 
+    def dry_run(self, actions):
+        """Every apply of ``actions`` sent as ``dryRun=All`` (validated by the server, never stored).
+
+        Returns the failed results: the whole set is checked before its first real write.
+        """
+        applies = [a for a in actions if a.op == "apply"]
+        saved, self.check_mode = self.check_mode, True
+        try:
+            return [r for r in self._map(self._run, applies) if r["outcome"] == "failed"]
+        finally:
+            self.check_mode = saved
+
+    def missing_namespaces(self, policies):
+        """The namespaces the policies name that do not exist (one GET per distinct namespace)."""
+        namespaces = sorted({p.namespace for p in policies if p.namespace})
+        found = self._map(lambda ns: self.client.get(path("Namespace", None, ns)) is not None, namespaces)
+        return [ns for ns, present in zip(namespaces, found) if not present]
+
     def execute(self, actions):
         """Run the writes: applies first (new rules in place before old ones go), then deletes.
 
@@ -350,10 +368,19 @@ def flow_logs_available(module, policies):
                          % (lint.CNL, lint.CNL_API_VERSION), changed=False)
 
 
+def _where(result):
+    ref = lint.policy_ref(result["kind"], result["namespace"], result["name"])
+    return "%s (%s)" % (ref, result["source"]) if result.get("source") else ref
+
+
 def run_policy(module):
     """The whole cilium_policy task on a K8sModule."""
     params = module.params
     policies = []
+    if params["concurrency"] < 1:
+        module.fail_json(msg="concurrency must be at least 1, got %d" % params["concurrency"], changed=False)
+    if not params["field_manager"]:
+        module.fail_json(msg="field_manager must not be empty", changed=False)
     try:
         check_label_value(params["policy_set"], "policy_set")
         policies = build_policies(load_documents(params["definition"], params["src"]), params["namespace"])
@@ -381,12 +408,29 @@ def run_policy(module):
 
     service = PolicyService(module.client, params["field_manager"], params["force_conflicts"], params["concurrency"],
                             module.check_mode)
-    live = []
+    live, actions, refused = [], [], []
     try:
         live = service.fetch(list_scopes(policies, params["prune"]))
     except K8sApiError as exc:
         module.fail_k8s(exc, "Could not list the Cilium policies", changed=False)
-    results = service.execute(plan(policies, live, params["state"], params["policy_set"], params["prune"]))
+    actions = plan(policies, live, params["state"], params["policy_set"], params["prune"])
+    try:
+        # a policy to create needs its namespace (one GET per namespace of new policies only: an unchanged set
+        # costs no request more)
+        created = [a.policy for a in actions if a.outcome == "created"]
+        missing = set(service.missing_namespaces(created))
+        refused = ["%s: namespace %s does not exist" % (p.source or p.ref, p.namespace)
+                   for p in created if p.namespace in missing]
+        if not refused and not module.check_mode:
+            # all or nothing: every apply passes the server's own validation before the first real write
+            refused = ["%s: %s" % (_where(r), r["error"]) for r in service.dry_run(actions)]
+    except K8sApiError as exc:
+        module.fail_k8s(exc, "Could not check the policies before applying them; nothing was applied", changed=False)
+    if refused:
+        module.fail_json(msg="%d of %d policies would be refused; nothing was applied. %s"
+                         % (len(refused), len(policies), "; ".join(refused[:10])), errors=refused, changed=False,
+                         lint=findings)
+    results = service.execute(actions)
     counts, changed, outcomes = summarize(results)
     answer = dict(changed=changed, policies=outcomes, counts=counts, lint=findings)
     if acns is not None:
@@ -394,8 +438,10 @@ def run_policy(module):
     if module.diff_mode:
         answer["diff"] = diffs(results)
     if counts["failed"]:
-        first = next(r for r in outcomes if r["outcome"] == "failed")
-        module.fail_json(msg="%d of %d policies failed; first: %s: %s" % (
-            counts["failed"], len(outcomes), lint.policy_ref(first["kind"], first["namespace"], first["name"]),
-            first["error"]), **answer)
+        failed = [r for r in outcomes if r["outcome"] == "failed"]
+        answer["applied"] = [_where(r) for r in outcomes if r["outcome"] in ("created", "updated", "deleted")]
+        answer["not_applied"] = [_where(r) for r in failed]
+        module.fail_json(msg="%d of %d policies failed after retries (%d applied; run the task again to complete the "
+                             "set); first: %s: %s" % (len(failed), len(outcomes), len(answer["applied"]),
+                                                      _where(failed[0]), failed[0]["error"]), **answer)
     module.exit_json(**answer)

@@ -9,12 +9,44 @@ Private to this collection: names and signatures may change without notice.
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
-from ansible_collections.azcni.cilium.plugins.module_utils._k8s.resources import KINDS
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.module import common_problems
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.resources import KINDS, path
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.rollout import RESTARTED_AT, RolloutError, restart
 
 # --- the cilium_restart module ------------------------------------------------------------------
 TARGETS = dict(agent=("DaemonSet", "agent_daemonset"), operator=("Deployment", "operator_deployment"))
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+def input_problems(params):
+    """Every option problem, before anything is read or sent."""
+    problems = common_problems(params)
+    for target in params["targets"]:
+        option = TARGETS[target][1]
+        if not DNS_SUBDOMAIN.match(params[option] or ""):
+            problems.append("%s %r is not a valid object name (RFC 1123 subdomain)" % (option, params[option]))
+    return problems
+
+
+def target_problems(client, params, targets):
+    """Every target must exist (and a Deployment must not be paused) before the first restart is sent."""
+    namespace = params["namespace"]
+    if client.get(path("Namespace", None, namespace)) is None:
+        return ["namespace %s does not exist" % namespace]
+    problems = []
+    for target in targets:
+        kind, option = TARGETS[target]
+        obj = client.get(path(kind, namespace, params[option]))
+        if obj is None:
+            found = '%s.apps "%s"' % (KINDS[kind].plural, params[option])
+            problems.append("%s: %s not found in namespace %s" % (option, found, namespace))
+        elif kind == "Deployment" and (obj.get("spec") or {}).get("paused"):
+            problems.append('%s: deployments.apps "%s" can\'t restart paused deployment (run rollout resume first)'
+                            % (option, params[option]))
+    return problems
 
 
 def run_restart(module):
@@ -35,6 +67,15 @@ def run_restart(module):
     for target in params["targets"]:
         if target not in targets:
             targets.append(target)
+    problems = input_problems(params)
+    if not problems:
+        try:
+            problems = target_problems(module.client, params, targets)
+        except K8sApiError as exc:
+            return finish("Could not read the restart targets in namespace %s; nothing was restarted: %s"
+                          % (params["namespace"], exc))
+    if problems:
+        return finish("Nothing was restarted: " + "; ".join(problems), problems=problems)
     for target in targets:
         kind, option = TARGETS[target]
         name = params[option]

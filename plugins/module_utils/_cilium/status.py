@@ -23,6 +23,7 @@ from collections import Counter
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium import acns
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium.limitations import check_workloads
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
+from ansible_collections.azcni.cilium.plugins.module_utils._k8s.module import common_problems
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.readiness import (
     daemonset_status, deployment_status, describe_pod, rollout_counters, selector_string)
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.resources import path
@@ -422,6 +423,9 @@ def status(client, namespace="kube-system", agent="cilium", operator="cilium-ope
 def run_status(module):
     """The cilium_status module: collect (and wait), then exit or fail with the report."""
     params = module.params
+    problems = common_problems(params)
+    if problems:
+        module.fail_json(msg="Invalid input, nothing was read: " + "; ".join(problems), problems=problems)
     try:
         report = status(module.client, params["namespace"], params["agent_daemonset"], params["operator_deployment"],
                         params["config_map"], wait=params["wait"], timeout=params["wait_timeout"],

@@ -70,6 +70,7 @@ class K8sClient(object):
         self.impersonate_user = impersonate_user
         self._pool = None
         self._pool_size = pool_size
+        self.deadline = None  # time.monotonic() past which no retry starts: the task's own time budget
 
     # --- transport -------------------------------------------------------------------------------
     def set_pool_size(self, size):
@@ -135,16 +136,23 @@ class K8sClient(object):
             raise K8sApiError(0, "ConnectionError", "Could not reach the Kubernetes API at %s: %s" % (self.cfg.host, exc))
 
     @staticmethod
-    def _retryable(method, error, retry_conflict):
+    def _retryable(method, error, retry_conflict, repeatable):
         if error.status == 429:
             return True
         if error.status == 409 and retry_conflict and error.reason == "Conflict":
             return True
-        return method == "GET" and (error.status in TRANSIENT or error.reason == "ConnectionError")
+        transient = error.status in TRANSIENT or error.reason == "ConnectionError"
+        return transient and (method == "GET" or repeatable)
 
-    def request(self, method, path, query=None, body=None, content_type=None, timeout=None, retry_conflict=False):
-        """Send one request; the decoded JSON answer. Retries throttling (honouring Retry-After),
-        transient errors on reads, and optimistic-concurrency conflicts when ``retry_conflict``."""
+    def request(self, method, path, query=None, body=None, content_type=None, timeout=None, retry_conflict=False,
+                repeatable=False):
+        """Send one request; the decoded JSON answer.
+
+        Retries throttling (honouring Retry-After), 5xx and connection errors on reads and on writes that
+        are safe to repeat (``repeatable``: server-side apply, patches whose result does not depend on the
+        current object, deletes), and optimistic-concurrency conflicts when ``retry_conflict``. Backoff is
+        jittered; no retry starts past ``deadline``.
+        """
         delays = backoff_delays(RETRIES)
         while True:
             try:
@@ -155,11 +163,13 @@ class K8sClient(object):
                 return json.loads(response.data.decode("utf-8")) if response.data else None
             except K8sApiError as error:
                 delay = next(delays, None)
-                if delay is None or not self._retryable(method, error, retry_conflict):
+                if delay is None or not self._retryable(method, error, retry_conflict, repeatable):
                     raise
                 retry_after = error.headers.get("Retry-After") or error.headers.get("retry-after")
                 if retry_after and retry_after.isdigit():
                     delay = min(float(retry_after), MAX_RETRY_AFTER)
+                if self.deadline is not None and time.monotonic() + delay > self.deadline:
+                    raise
                 time.sleep(delay)
 
     # --- verbs -----------------------------------------------------------------------------------
@@ -189,11 +199,13 @@ class K8sClient(object):
         """Server-side apply ``obj`` at its own URL under ``field_manager``."""
         query = dict(fieldManager=field_manager, force=bool(force), dryRun="All" if dry_run else None,
                      fieldValidation=field_validation)
-        return self.request("PATCH", path, query, obj, PATCH_TYPES["apply"], retry_conflict=force)
+        return self.request("PATCH", path, query, obj, PATCH_TYPES["apply"], retry_conflict=force, repeatable=True)
 
     def patch(self, path, body, patch_type="strategic", dry_run=False, field_manager=None):
         query = dict(dryRun="All" if dry_run else None, fieldManager=field_manager)
-        return self.request("PATCH", path, query, body, PATCH_TYPES[patch_type], retry_conflict=patch_type != "json")
+        # a JSON patch may append or test: repeating it is not safe; merge and strategic patches set values
+        return self.request("PATCH", path, query, body, PATCH_TYPES[patch_type], retry_conflict=patch_type != "json",
+                            repeatable=patch_type != "json")
 
     def delete(self, path, dry_run=False, propagation_policy=None):
         """Delete; the answer, or None when it was already gone."""
@@ -201,7 +213,8 @@ class K8sClient(object):
         if propagation_policy:
             body["propagationPolicy"] = propagation_policy
         try:
-            return self.request("DELETE", path, dict(dryRun="All" if dry_run else None), body, retry_conflict=True)
+            return self.request("DELETE", path, dict(dryRun="All" if dry_run else None), body, retry_conflict=True,
+                                repeatable=True)
         except K8sApiError as error:
             if error.status == 404:
                 return None

@@ -109,7 +109,8 @@ def wait_for_rollout(client, kind, namespace, name, timeout, clock=time.monotoni
     label = "daemon set" if kind == "DaemonSet" else "deployment"
     deadline = clock() + timeout
     last, message = None, ""
-    with closing(ObjectWatch(client, path(kind, namespace), name, clock, sleep).snapshots(deadline)) as snapshots:
+    watch = ObjectWatch(client, path(kind, namespace), name, clock, sleep)
+    with closing(watch.snapshots(deadline)) as snapshots:
         for obj in snapshots:
             if obj is None:
                 raise RolloutError("%s \"%s\" has been deleted" % (label, name), last)
@@ -129,6 +130,8 @@ def wait_for_rollout(client, kind, namespace, name, timeout, clock=time.monotoni
         shown = "; ".join(pod_line(pod) for pod in not_ready[:MAX_PODS_IN_MESSAGE])
         more = len(not_ready) - MAX_PODS_IN_MESSAGE
         text += ". Pods not ready: %s%s" % (shown, " (and %d more)" % more if more > 0 else "")
+    if watch.watch is not None and watch.watch.last_error is not None:
+        text += ". Last API error while watching (retried until the deadline): %s" % watch.watch.last_error
     raise RolloutError(text, last, timed_out=True, not_ready=not_ready)
 
 
@@ -175,6 +178,14 @@ def restart(client, kind, namespace, name, wait=True, timeout=300, check_mode=Fa
             result["not_ready"] = exc.not_ready
             exc.result = result
             raise
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            if getattr(exc, "status", None) is None:
+                raise
+            # the restart is stored; the failure must say so and carry the result (changed: true)
+            failure = RolloutError("was restarted, but waiting for its rollout failed: %s" % exc)
+            result.update(seconds=round(clock() - started, 3), message=failure.message)
+            failure.result = result
+            raise failure
         result["status"] = rollout_counters(obj)
     result["seconds"] = round(clock() - started, 3)
     result["new_revision"] = revision(client, obj)

@@ -13,6 +13,7 @@ Private to this collection: names and signatures may change without notice.
 
 from __future__ import annotations
 
+import random
 import time
 
 
@@ -43,6 +44,7 @@ class ChangeWatch(object):
         self.client, self.collection, self.clock, self.sleep = client, collection, clock, sleep
         self.selectors = dict(label_selector=label_selector, field_selector=field_selector)
         self.resync = resync or self._first_page_version
+        self.last_error = None  # the latest error a watch or re-list met (they are retried until the deadline)
 
     def _first_page_version(self):
         page = self.client.request("GET", self.collection, dict(labelSelector=self.selectors["label_selector"],
@@ -50,34 +52,41 @@ class ChangeWatch(object):
         return _meta(page or {}).get("resourceVersion")
 
     def events(self, deadline, version=None):
-        """Yield watch events (ADDED, MODIFIED, DELETED) and None after each re-sync, until ``deadline``."""
+        """Yield watch events (ADDED, MODIFIED, DELETED) and None after each re-sync, until ``deadline``.
+
+        Any API error of a watch or a re-list (410, 429, 5xx, a dropped connection) ends that watch: the
+        loop re-lists and resumes after a jittered backoff, until the deadline (``last_error`` keeps it).
+        """
         fruitless = 0
         while self.clock() < deadline:
-            if not version:
-                version = self.resync()
-                yield None
-            remaining = deadline - self.clock()
-            if remaining <= 0:
-                return
             seen = False
-            events = self.client.watch(self.collection, resource_version=version,
-                                       timeout_seconds=max(1, int(remaining + 0.999)), **self.selectors)
             try:
-                for event in events:
-                    seen = True  # bookmarks count: the server is streaming
-                    if event.get("type") != "BOOKMARK":
-                        yield event
-                    if self.clock() >= deadline:
-                        return
-            except Exception as exc:
-                if getattr(exc, "status", None) != 410:
-                    raise
-            finally:
-                events.close()  # hand the connection back now, not when the generator is collected
+                if not version:
+                    version = self.resync()
+                    yield None
+                remaining = deadline - self.clock()
+                if remaining <= 0:
+                    return
+                events = self.client.watch(self.collection, resource_version=version,
+                                           timeout_seconds=max(1, int(remaining + 0.999)), **self.selectors)
+                try:
+                    for event in events:
+                        seen = True  # bookmarks count: the server is streaming
+                        if event.get("type") != "BOOKMARK":
+                            yield event
+                        if self.clock() >= deadline:
+                            return
+                finally:
+                    events.close()  # hand the connection back now, not when the generator is collected
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                if getattr(exc, "status", None) is None:
+                    raise  # not an API answer: a bug, not a fault to wait out
+                self.last_error = exc
             version = None
             fruitless = 0 if seen else fruitless + 1
             if fruitless:
-                self.sleep(min(WATCH_BACKOFF_CAP, WATCH_BACKOFF * 2 ** (fruitless - 1), max(0, deadline - self.clock())))
+                pause = random.uniform(0.5, 1.0) * min(WATCH_BACKOFF_CAP, WATCH_BACKOFF * 2 ** (fruitless - 1))  # nosec B311
+                self.sleep(min(pause, max(0, deadline - self.clock())))
 
 
 class ObjectWatch(object):
@@ -89,6 +98,7 @@ class ObjectWatch(object):
         self.client, self.collection, self.clock, self.sleep = client, collection, clock, sleep
         self.selector = "metadata.name=%s" % name
         self.listed = None
+        self.watch = None
 
     def _list(self):
         items, version = self.client.list(self.collection, field_selector=self.selector)
@@ -97,8 +107,8 @@ class ObjectWatch(object):
 
     def snapshots(self, deadline):
         """Yield the object (a dict), or None while it does not exist, until ``deadline`` (clock time)."""
-        watch = ChangeWatch(self.client, self.collection, field_selector=self.selector, clock=self.clock, resync=self._list,
-                            sleep=self.sleep)
+        watch = self.watch = ChangeWatch(self.client, self.collection, field_selector=self.selector, clock=self.clock,
+                                         resync=self._list, sleep=self.sleep)
         for event in watch.events(deadline):
             if event is None:
                 yield self.listed

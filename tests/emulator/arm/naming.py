@@ -157,8 +157,8 @@ def check_subnet_size(subnet_name, vnet_name, prefix):
 STR, INT, BOOL, ANY = "String", "Int32", "Boolean", "Object"
 STR_MAP = {"*": STR}
 DELEGATION = {"name": STR, "properties": {"serviceName": STR, "actions": [STR]}}
-SUBNET = {"name": STR, "id": STR, "properties": {"addressPrefix": STR, "addressPrefixes": [STR],
-                                                 "delegations": [DELEGATION], "*": ANY}}
+SUBNET = {"name": STR, "id": STR,
+          "properties": {"addressPrefix": STR, "addressPrefixes": [STR], "delegations": [DELEGATION], "*": ANY}}
 GROUP_SHAPE = {"location": STR, "tags": STR_MAP, "managedBy": STR, "*": ANY}
 VNET_SHAPE = {"location": STR, "tags": STR_MAP, "properties": {
     "addressSpace": {"addressPrefixes": [STR]}, "subnets": [SUBNET], "*": ANY}, "*": ANY}

@@ -410,8 +410,8 @@ class ApiServer:
     def _delete_body(self, request):
         """The DeleteOptions a DELETE may carry, refused as the typed decoder would when its shape is wrong."""
         body = self._body(request, required=False) or {}
-        for value, go_type in ((body, "v1.DeleteOptions"), (body.get("preconditions") if isinstance(body, dict) else None,
-                                                            "v1.Preconditions")):
+        preconditions = body.get("preconditions") if isinstance(body, dict) else None
+        for value, go_type in ((body, "v1.DeleteOptions"), (preconditions, "v1.Preconditions")):
             if value is not None and not isinstance(value, dict):
                 raise errors.bad_request("json: cannot unmarshal %s into Go value of type %s"
                                          % (type(value).__name__, go_type))

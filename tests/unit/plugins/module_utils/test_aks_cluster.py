@@ -511,6 +511,14 @@ class FakeAz(object):
     def warn(self, msg):
         self.warnings.append(msg)
 
+    def accepted(self, what):
+        self.stored = getattr(self, "stored", []) + [what]
+
+    def check_names(self, problems, location=None):
+        problems = [p for p in problems if p]
+        if problems:
+            raise Failed(dict(msg="; ".join(problems), location=location))
+
     def fail_json(self, **kwargs):
         raise Failed(kwargs)
 

@@ -228,7 +228,9 @@ class FakeClient(object):
         for obj in objects:
             self.objects[cilium_policy.policy_from_live(dict(obj)).path] = copy.deepcopy(obj)
         self.log = []
-        self.errors = {}  # path -> K8sApiError raised by apply/delete of that path
+        self.errors = {}  # path -> K8sApiError raised by apply/delete of that path (dry runs too)
+        self.write_errors = {}  # path -> K8sApiError raised by a real (not dry-run) apply of that path
+        self.missing_namespaces = set()
         self.delay = delay
         self.pool_size = None
         self.active = 0
@@ -249,6 +251,9 @@ class FakeClient(object):
 
     def get(self, path, query=None):
         self._enter(("GET", path, False))
+        if path.startswith("/api/v1/namespaces/") and path.count("/") == 4:  # every namespace exists unless listed
+            name = path.rsplit("/", 1)[1]
+            return None if name in self.missing_namespaces else {"metadata": {"name": name}}
         return copy.deepcopy(self.objects.get(path))
 
     def list(self, path, label_selector=None, field_selector=None, limit=500):
@@ -264,8 +269,8 @@ class FakeClient(object):
 
     def apply(self, path, obj, field_manager, force=False, dry_run=False, field_validation="Strict"):
         self._enter(("APPLY", path, dry_run, field_manager, force, field_validation))
-        if path in self.errors:
-            raise self.errors[path]
+        if path in self.errors or (path in self.write_errors and not dry_run):
+            raise self.errors.get(path) or self.write_errors[path]
         stored = server_copy(obj)
         if not dry_run:
             self.objects[path] = stored
@@ -455,10 +460,14 @@ def test_module_many_warnings_are_capped():
 
 def test_module_failure_reports_every_outcome():
     client = FakeClient()
-    client.errors[make_policy(policy_doc("b")).path] = conflict()
+    client.write_errors[make_policy(policy_doc("b")).path] = conflict()  # passes the dry run, fails for real
     outcome = run(client, definition=[policy_doc("a"), policy_doc("b")])
     assert outcome.failed
-    assert outcome.result["msg"].startswith("1 of 2 policies failed; first: CiliumNetworkPolicy/ns/b: Apply failed")
+    assert outcome.result["msg"].startswith("1 of 2 policies failed after retries (1 applied; run the task again to "
+                                            "complete the set); first: CiliumNetworkPolicy/ns/b")
+    assert outcome.result["changed"] is True
+    assert outcome.result["applied"] == ["CiliumNetworkPolicy/ns/a (definition[0])"]
+    assert outcome.result["not_applied"] == ["CiliumNetworkPolicy/ns/b (definition[1])"]
     assert outcome.result["counts"]["created"] == 1 and outcome.result["changed"] is True
 
 

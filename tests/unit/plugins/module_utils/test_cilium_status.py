@@ -325,19 +325,22 @@ def test_status_wait_gives_up_on_crash_loop_at_once():
     assert not [call for call in api.calls if call[0] == "watch"]
 
 
-def test_status_wait_raises_watch_failures():
+def test_status_wait_retries_watch_failures_until_the_deadline():
     class Boom(Exception):
-        status = 403
+        status = 500
 
     class Failing(FakeApi):
+        watches = 0
+
         def watch(self, path, resource_version=None, label_selector=None, field_selector=None, timeout_seconds=None):
+            Failing.watches += 1
             for _attempt in range(1):
-                raise Boom("forbidden")
+                raise Boom("internal error")
             yield {}  # a generator, like the real watch
 
     api = Failing(snapshot(agent=daemonset(ready=2), agent_pods=[agent_pod(0), agent_pod(1, ready=False), agent_pod(2)]))
-    with pytest.raises(Boom):
-        cilium_status.status(api, wait=True, timeout=30)
+    report = cilium_status.status(api, wait=True, timeout=1)
+    assert report["timed_out"] and Failing.watches >= 2  # re-listed and watched again, not failed at the first error
 
 
 STATUS_DEFAULTS = dict(namespace="kube-system", agent_daemonset="cilium", operator_deployment="cilium-operator",

@@ -222,15 +222,35 @@ def test_create_conflict_already_exists_is_not_retried(client, https_server):
     assert https_server.count("POST", "/configmaps$") == 1
 
 
-def test_server_errors_retried_on_reads_only(client, https_server):
+def test_server_errors_retried_on_reads_and_on_writes_safe_to_repeat(client, https_server):
     https_server.script("GET", "/nodes$", (503, {"message": "unavailable"}))
     with pytest.raises(k8s_client.K8sApiError) as error:
         client.list("/api/v1/nodes")
     assert error.value.status == 503 and https_server.count("GET", "/nodes$") == k8s_client.RETRIES + 1
+    # delete, server-side apply and merge patches set an end state: repeating them is safe
     https_server.script("DELETE", "/x$", (500, {"message": "boom"}))
     with pytest.raises(k8s_client.K8sApiError):
         client.delete("/api/v1/namespaces/default/configmaps/x")
-    assert https_server.count("DELETE", "/x$") == 1
+    assert https_server.count("DELETE", "/x$") == k8s_client.RETRIES + 1
+    https_server.script("PATCH", "/cnp/a$", (500, {"message": "boom"}), (200, {"metadata": {"name": "a"}}))
+    assert client.apply("/apis/cilium.io/v2/namespaces/d/cnp/a", {"kind": "X"}, "azcni")["metadata"]["name"] == "a"
+    # a create (POST) or a JSON patch is not repeated: the first attempt may have been stored
+    https_server.script("POST", "/configmaps$", (500, {"message": "boom"}))
+    with pytest.raises(k8s_client.K8sApiError):
+        client.request("POST", "/api/v1/namespaces/default/configmaps", body={"kind": "ConfigMap"})
+    assert https_server.count("POST", "/configmaps$") == 1
+    https_server.script("PATCH", "/cm/j$", (500, {"message": "boom"}))
+    with pytest.raises(k8s_client.K8sApiError):
+        client.patch("/api/v1/namespaces/default/cm/j", [{"op": "add", "path": "/x", "value": 1}], patch_type="json")
+    assert https_server.count("PATCH", "/cm/j$") == 1
+
+
+def test_no_retry_starts_past_the_deadline(client, https_server):
+    https_server.script("GET", "/nodes$", (503, {"message": "unavailable"}))
+    client.deadline = k8s_client.time.monotonic()  # the task's time is up
+    with pytest.raises(k8s_client.K8sApiError):
+        client.list("/api/v1/nodes")
+    assert https_server.count("GET", "/nodes$") == 1
 
 
 def test_list_follows_continue(client, https_server):

@@ -213,6 +213,7 @@ class FakeClient(object):
         self.clock, self.lists, self.watches = clock, list(lists), list(watches)
         self.pods, self.revisions, self.watch_seconds = list(pods), list(revisions), watch_seconds
         self.calls, self.patches, self.objects = [], [], {}
+        self.objects[k8s_resources.path("Namespace", None, "kube-system")] = {"metadata": {"name": "kube-system"}}
         self.closed = 0
 
     def get(self, path):
@@ -280,7 +281,8 @@ def test_wait_relists_after_gone_and_after_a_dropped_watch():
     delays = []
     obj, _message = k8s_rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 60, clock, sleep=delays.append)
     assert obj["status"]["updatedNumberScheduled"] == 3
-    assert delays == [0.05, 0.1]  # neither the 410 nor the dropped watch delivered an event
+    # neither the 410 nor the dropped watch delivered an event: jittered backoff, between half and all of 0.05, 0.1
+    assert len(delays) == 2 and 0.025 <= delays[0] <= 0.05 and 0.05 <= delays[1] <= 0.1
     kinds = [call[0] for call in client.calls]
     assert kinds == ["list", "watch", "list", "watch", "list", "watch"]
     assert [call[2] for call in client.calls if call[0] == "watch"] == ["rv1", "rv3", "rv5"]
@@ -315,7 +317,7 @@ def test_change_watch_resyncs_whenever_a_watch_ends():
     # 10 -> event 11 -> 410 -> a one-item page gives 22 -> the watch is dropped -> 24 -> bookmark, 31
     assert api.calls == [("watch", "10", "k8s-app=cilium"), page, ("watch", "22", "k8s-app=cilium"), page,
                          ("watch", "24", "k8s-app=cilium")]
-    assert delays == [0.05]  # only the watch that delivered nothing is followed by a pause
+    assert len(delays) == 1 and 0.025 <= delays[0] <= 0.05  # only the watch that delivered nothing is followed by a pause
 
 
 def test_wait_done_at_once_needs_no_watch():
@@ -363,18 +365,27 @@ def test_watches_that_keep_ending_empty_back_off_until_the_deadline():
     with pytest.raises(k8s_rollout.RolloutError) as info:
         k8s_rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 10, clock, sleep=sleep)
     assert info.value.timed_out
-    assert delays[:8] == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]  # client-go's reflector backs off the same way
+    # client-go's reflector backs off the same way (jittered here: between half and all of each step)
+    for delay, step in zip(delays[:8], [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]):
+        assert step / 2 <= delay <= step
     assert round(sum(delays), 6) == 10  # the last pause ends at the deadline, not after it
 
 
-def test_other_watch_errors_propagate():
-    class Forbidden(Exception):
-        status = 403
+def test_other_watch_errors_are_retried_until_the_deadline_and_named():
+    class Unavailable(Exception):
+        status = 503
 
     clock = FakeClock()
-    client = FakeClient(clock, lists=[[ds(updated=1)]], watches=[[Forbidden("no")]])
-    with pytest.raises(Forbidden):
-        k8s_rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 60, clock)
+
+    def sleep(seconds):
+        clock.now += seconds
+
+    client = FakeClient(clock, lists=[[ds(updated=1)]] * 40, watches=[[Unavailable("try later")]] * 40)
+    with pytest.raises(k8s_rollout.RolloutError) as info:
+        k8s_rollout.wait_for_rollout(client, "DaemonSet", "kube-system", "cilium", 10, clock, sleep=sleep)
+    assert info.value.timed_out and "Last API error while watching" in info.value.message
+    assert "try later" in info.value.message
+    assert [call[0] for call in client.calls].count("watch") > 1
 
 
 # --- restart of one workload --------------------------------------------------------------------
@@ -474,10 +485,12 @@ def test_module_failure_names_the_workload_like_kubectl_and_keeps_what_was_done(
     client.objects[k8s_resources.path("DaemonSet", "kube-system", "cilium")] = ds()
     client.objects[k8s_resources.path("Deployment", "kube-system", "cilium-operator")] = deploy(paused=True)
     result = run_module(restart_module(client))
-    assert result["failed"] and result["changed"]
-    assert result["msg"] == 'deployments.apps "cilium-operator" can\'t restart paused deployment (run rollout resume first)'
-    assert [(r["target"], r["restarted"]) for r in result["rollouts"]] == [("agent", True), ("operator", False)]
-    assert len(client.patches) == 1
+    # every target is checked before the first patch: the paused operator stops the agent's restart too
+    assert result["failed"] and not result["changed"]
+    assert result["msg"] == ('Nothing was restarted: operator_deployment: deployments.apps "cilium-operator" can\'t '
+                             'restart paused deployment (run rollout resume first)')
+    assert result["rollouts"] == [] and client.patches == []
 
     result = run_module(restart_module(FakeClient(clock, lists=[], watches=[]), targets=["agent"]))
-    assert result["msg"] == 'daemonsets.apps "cilium" not found' and result["rollouts"] == [] and not result["changed"]
+    assert result["msg"] == ('Nothing was restarted: agent_daemonset: daemonsets.apps "cilium" not found in namespace '
+                             'kube-system') and result["rollouts"] == [] and not result["changed"]

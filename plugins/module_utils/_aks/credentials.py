@@ -185,6 +185,20 @@ def write_atomic(path, config):
         raise
 
 
+def remove_orphans(path):
+    """Remove the temp files a killed writer left beside ``path`` (they may hold credentials).
+
+    Call with the lock held: every writer writes its temp file under the lock, so any temp file found
+    then belongs to a writer that is gone.
+    """
+    directory = os.path.dirname(path) or "."
+    prefix = ".%s." % os.path.basename(path)
+    for name in os.listdir(directory):
+        if name.startswith(prefix) and name.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, name))
+
+
 def _plan(path, addition, overwrite, set_current):
     existing, mode = read(path)
     merged, replaced = merge(existing, addition, overwrite, set_current)
@@ -206,6 +220,7 @@ def apply(path, kubeconfig_text, context_name=None, overwrite=False, set_current
         existing, merged, replaced, content_changed, mode_wrong = _plan(path, addition, overwrite, set_current)
     else:
         with locked(path):
+            remove_orphans(path)
             existing, merged, replaced, content_changed, mode_wrong = _plan(path, addition, overwrite, set_current)
             if content_changed:
                 write_atomic(path, merged)

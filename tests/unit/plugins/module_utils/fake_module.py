@@ -31,6 +31,9 @@ class _AnsibleModuleStub(object):
     def warn(self, msg):
         self.warnings.append(msg)
 
+    def run_command(self, args, environ_update=None):  # what the kubeconfig's exec plugins would use
+        raise AssertionError("no command may run in this test: %s" % (args,))
+
     def exit_json(self, **result):
         self.result = dict(result, failed=False)
         raise Exited(False, result)

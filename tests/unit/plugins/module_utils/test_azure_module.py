@@ -26,6 +26,10 @@ class FakeAnsibleModule(object):
         self.params = params
         self.check_mode = False
         self._diff = False
+        self.warnings = []
+
+    def warn(self, msg):
+        self.warnings.append(msg)
 
     def fail_json(self, **kwargs):
         raise Failed(kwargs)
@@ -158,3 +162,11 @@ def test_failed_long_running_operation_carries_arm_error(az, https_server):
     with pytest.raises(azure_module.AzureError) as error:
         az.wait(poller)
     assert error.value.code == "ReconcileVNetError" and "subnet is full" in error.value.message
+
+
+def test_tls_verification_off_warns_once_per_task(az, https_server):
+    https_server.script("GET", RG_PATH, (200, {"name": "rg1"}))
+    az._settings = dict(az._settings, cert_validation_mode="ignore")
+    assert az.get(az.client("resources").resource_groups.get, "rg1") == {"name": "rg1"}
+    assert az.get(az.client("network").resource_groups.get, "rg1") == {"name": "rg1"}
+    assert az.module.warnings == [azure_module.TLS_OFF_WARNING]

@@ -282,3 +282,18 @@ def test_watch_yields_events_and_raises_gone(client, https_server):
             seen.append(event["object"]["metadata"]["name"])
     assert seen == ["cilium"] and error.value.status == 410
     assert https_server.requests[-1][2]["watch"] == ["true"]
+
+
+def test_tls_verification_off_warns_once_per_task():
+    from ansible_collections.azcni.cilium.plugins.module_utils._k8s import module as k8s_module
+    from ansible_collections.azcni.cilium.tests.unit.plugins.module_utils.fake_module import _AnsibleModuleStub
+
+    module = k8s_module.K8sModule.__new__(k8s_module.K8sModule)
+    module.module = _AnsibleModuleStub(check_mode=False, diff_mode=False)
+    module.params = {"host": "https://h:6443", "api_key": "tok", "validate_certs": False}
+    module._client = None
+    assert module.client is module.client
+    assert module.module.warnings == [k8s_module.TLS_OFF_WARNING]
+    module.params["validate_certs"] = True
+    module._client, module.module.warnings[:] = None, []
+    assert module.client.cfg.verify_ssl is True and module.module.warnings == []

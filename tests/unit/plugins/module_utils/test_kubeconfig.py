@@ -160,6 +160,23 @@ def test_failed_write_leaves_the_old_file_and_no_temp_files(path, monkeypatch):
     assert sorted(os.listdir(os.path.dirname(path))) == ["config", "config.lock"]
 
 
+def test_temp_files_of_a_killed_writer_are_removed_by_the_next_run(path):
+    aks_credentials.apply(path, aks_kubeconfig("aks1"))
+    directory = os.path.dirname(path)
+    orphan = os.path.join(directory, ".config.k1ll3d.tmp")  # what mkstemp left when kill -9 hit mid-write
+    with open(orphan, "w", encoding="utf-8") as handle:
+        handle.write("users: [{name: half, user: {token: secret-part")
+    other = os.path.join(directory, ".other.x.tmp")  # another file's temp: not ours to touch
+    open(other, "w", encoding="utf-8").close()
+    result = aks_credentials.apply(path, aks_kubeconfig("aks1"))  # unchanged content: still cleans up
+    assert result["changed"] is False
+    assert not os.path.exists(orphan) and os.path.exists(other)
+    aks_credentials.apply(path, aks_kubeconfig("aks2"), check_mode=True)
+    open(orphan, "w", encoding="utf-8").close()
+    aks_credentials.apply(path, aks_kubeconfig("aks2"), check_mode=True)
+    assert os.path.exists(orphan)  # check mode touches nothing
+
+
 def test_symlinked_kubeconfig_stays_a_symlink(tmp_path):
     real = tmp_path / "real-config"
     link = tmp_path / "config"

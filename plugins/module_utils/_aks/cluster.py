@@ -24,7 +24,7 @@ from ansible.module_utils.common.dict_transformations import dict_merge
 from ansible_collections.azcni.cilium.plugins.module_utils._aks import acns
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_fields import (
     CREATE_POOL_DEFAULTS, POOL_OPTIONS, find_pool, ipam_of, network, pools, props, version_tuple)
-from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import (
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_facts import (
     AKS_DEFAULT_DNS_SERVICE_IP, AKS_DEFAULT_POD_CIDR, AKS_DEFAULT_SERVICE_CIDR, Facts)
 
 

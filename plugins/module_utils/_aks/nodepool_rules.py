@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import subnet_parts
-from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import (
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_facts import (
     MAX_PODS_MAX, MAX_PODS_MIN, POOL_NAME_MAX, STATIC_BLOCK_MIN_VERSION)
 
 DYNAMIC, STATIC = "DynamicIndividual", "StaticBlock"

@@ -11,7 +11,8 @@ import ipaddress
 import pytest
 
 from ansible_collections.azcni.cilium.plugins.module_utils._aks import acns as aks_acns
-from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import Facts, check
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import check
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_facts import Facts
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium import acns as cilium_acns
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium import lint
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium import status as cilium_status

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.azcni.cilium.plugins.module_utils._aks import acns as aks_acns
-from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import RULES, Facts, check, warnings
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import RULES, check, warnings
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_facts import Facts
 
 NET = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/"
 NODES = NET + "vnet/subnets/nodes"

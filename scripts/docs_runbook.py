@@ -158,7 +158,7 @@ ANSIBLE_LABELS = {
 
 
 def write_ansible_references(rst_dir):
-    defined, used = set(), set()
+    defined, used, envvars, defined_envvars = set(), set(), set(), set()
     for folder, dummy, files in os.walk(rst_dir):
         for name in files:
             if name.endswith(".rst"):
@@ -167,6 +167,8 @@ def write_ansible_references(rst_dir):
                 defined.update(re.findall(r"^\.\. _([^:]+):$", text, re.MULTILINE))
                 for ref in re.findall(r":ref:`([^`]+)`", text):
                     used.add(ref[ref.rindex("<") + 1:-1] if ref.endswith(">") and "<" in ref else ref)
+                envvars.update(name.replace("\\_", "_") for name in re.findall(r":envvar:`([^`<]+)`", text))
+                defined_envvars.update(re.findall(r"^\s*\.\. envvar:: (\S+)$", text, re.MULTILINE))
     missing = sorted(used - defined)
     with open(os.path.join(rst_dir, "ansible_references.rst"), "w", encoding="utf-8") as handle:
         handle.write(":orphan:\n\n" + heading("Ansible documentation", "=") + "\n")
@@ -174,6 +176,14 @@ def write_ansible_references(rst_dir):
             if label in ANSIBLE_LABELS:
                 title, page = ANSIBLE_LABELS[label]
                 handle.write(".. _%s:\n\n%s\n\n`%s <%s%s>`_\n\n" % (label, heading(title, "-"), title, ANSIBLE_DOCS, page))
+        # ansible-core's own settings (e.g. the cache plugin options an inventory plugin documents): the
+        # configuration page explains them; any other undefined environment variable still fails the build
+        core = sorted(name for name in envvars - defined_envvars if name.startswith("ANSIBLE_"))
+        if core:
+            handle.write(heading("Ansible configuration variables", "-") + "\n")
+        for name in core:
+            handle.write(".. envvar:: %s\n\n   See `Ansible configuration settings <%sreference_appendices/config.html>`_.\n\n"
+                         % (name, ANSIBLE_DOCS))
 
 
 def add_to_index(rst_dir):

@@ -52,10 +52,13 @@ def wait_for_wireguard(client, timeout, clock=time.monotonic, sleep=time.sleep):
         raise WireGuardWaitError("Reading the cluster's Cilium agents failed: %s" % exc)
 
 
+CREDENTIAL_ERRORS = DECODE_ERRORS + (K8sConfigError,)  # a malformed kubeconfig, or one that cannot be loaded
+
+
 def cluster_client(az, clusters, resource_group, name):
     """A K8sClient for the cluster, from its user credentials."""
     try:
         text = decode_credentials(az.call(clusters.list_cluster_user_credentials, resource_group, name))
         return K8sClient(load_configuration(dict(kubeconfig=parse(text)), run_command=az.module.run_command))
-    except DECODE_ERRORS + (K8sConfigError,) as exc:
+    except CREDENTIAL_ERRORS as exc:
         raise WireGuardWaitError("Cannot use the cluster's user credentials: %s" % exc)

@@ -21,10 +21,15 @@ EXPECTED = {"microsoft.containerservice": "2026-08-01", "microsoft.network": "20
             "microsoft.authorization": "2022-04-01", "microsoft.managedidentity": "2023-01-31"}
 
 
+EXPECTED["subscription locations"] = "2022-12-01"  # Microsoft.Resources' subscriptions API, not its resource groups
+
+
 def provider(path):
     # the last provider names the resource type (a role assignment on a subnet is Microsoft.Authorization's)
     parts = path.lower().split("/")
-    return parts[len(parts) - 1 - parts[::-1].index("providers") + 1] if "providers" in parts else None
+    if "providers" not in parts:
+        return "subscription locations" if parts[-1] == "locations" and len(parts) == 4 else None
+    return parts[len(parts) - 1 - parts[::-1].index("providers") + 1]
 
 
 def test_every_arm_call_pins_its_api_version(emulator, ansible, tmp_path):

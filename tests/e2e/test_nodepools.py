@@ -240,12 +240,13 @@ def test_nodepool_check_mode_update_and_delete(emulator, ansible):
     checked, _sent, wrote = run_logged(emulator, ansible, add, check=True, diff=True)
     assert checked.rc == 0 and wrote == []
     result = checked.task("pool")
-    assert result["changed"] and result["operations"] == ["create"]
+    # a new pool on a custom pod subnet: check mode plans the pool and the identity's rights on that subnet
+    assert result["changed"] and result["operations"] == ["create", "subnet-role-assignment"]
     assert result["diff"]["after"]["podIPAllocationMode"] == "StaticBlock" and result["diff"]["before"] == {}
 
     done, _sent, wrote = run_logged(emulator, ansible, add)
     assert done.rc == 0, done.stdout
-    assert kinds(wrote) == ["PUT agentpools"]
+    assert kinds(wrote) == ["PUT roleassignments", "PUT agentpools"]  # the rights first, then the nodes join
     pool = done.task("pool")["pool"]
     assert pool["type"] == "Microsoft.ContainerService/managedClusters/agentPools"
     assert pool["properties"]["provisioningState"] == "Succeeded" and pool["properties"]["nodeLabels"] == {"tier": "web"}

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ansible_collections.azcni.cilium.plugins.module_utils._azure.ids import subnet_parts
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_facts import (
-    MAX_PODS_MAX, MAX_PODS_MIN, POOL_NAME_MAX, STATIC_BLOCK_MIN_VERSION)
+    MAX_PODS_MAX, MAX_PODS_MIN, POOL_NAME_MAX, STATIC_BLOCK_MIN_VERSION, _subnet, _vnet_key)
+# the same subnet and max_pods rules as for the cluster's own pools (their facts have the same fields)
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import _max_pods_range, _subnet_id_format, _subnets_different
 
 DYNAMIC, STATIC = "DynamicIndividual", "StaticBlock"
 BLOCK = 16  # a Static Block allocation block is a /28
@@ -84,29 +85,12 @@ def version_tuple(text):
     return tuple(parts)
 
 
-def _subnet(resource_id):
-    try:
-        return subnet_parts(resource_id) if resource_id else None
-    except ValueError:
-        return None
-
-
-def _vnet_key(parts):
-    return tuple(parts[k].lower() for k in ("subscription", "resource_group", "vnet"))
-
-
 # --- checks ------------------------------------------------------------------------------------------
 
 def _pool_name(facts):
     name = facts.name or ""
     if not (name[:1].isalpha() and name.islower() and name.isalnum() and len(name) <= POOL_NAME_MAX):
         return "pool name %r" % name
-    return None
-
-
-def _max_pods_range(facts):
-    if facts.max_pods is not None and not MAX_PODS_MIN <= facts.max_pods <= MAX_PODS_MAX:
-        return "max_pods is %s" % facts.max_pods
     return None
 
 
@@ -117,25 +101,6 @@ def _autoscaler_bounds(facts):
         return "min_count %s, max_count %s" % (facts.min_count, facts.max_count)
     if facts.mode == "System" and facts.min_count < 1:
         return "a System pool needs min_count 1 or more, got %s" % facts.min_count
-    return None
-
-
-def _subnet_id_format(facts):
-    errors = []
-    for name in ("vnet_subnet_id", "pod_subnet_id"):
-        value = getattr(facts, name)
-        if value:
-            try:
-                subnet_parts(value)
-            except ValueError as exc:
-                errors.append("%s: %s" % (name, exc))
-    return "; ".join(errors) or None
-
-
-def _subnets_different(facts):
-    node, pod = facts.vnet_subnet_id, facts.pod_subnet_id
-    if node and pod and node.rstrip("/").lower() == pod.rstrip("/").lower():
-        return "both are %s" % node
     return None
 
 

@@ -28,6 +28,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, REPO)
 
+from tests.bench.bench_create_playbook import collections_path  # noqa: E402  pylint: disable=wrong-import-position
 from tests.emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-position
 from tests.emulator.requestlog import writes  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -36,16 +37,6 @@ PLAYBOOK = os.path.join(REPO, "playbooks", "migrate_fleet.yml")
 MODES = [("kubenet", "none"), ("kubenet", "calico"), ("node-subnet", "azure"), ("node-subnet", "none"),
          ("overlay", "none"), ("overlay", "azure")]
 PING = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: ping\n      ansible.builtin.ping:\n"
-
-
-def collections_dir(tmp):
-    parts = REPO.split(os.sep)
-    if parts[-3:-1] == ["ansible_collections", "azcni"]:
-        return os.sep.join(parts[:-3])
-    target = os.path.join(tmp, "collections", "ansible_collections", "azcni")
-    os.makedirs(target)
-    os.symlink(REPO, os.path.join(target, "cilium"))
-    return os.path.join(tmp, "collections")
 
 
 def make_fleet(emulator, tmp, size):
@@ -89,7 +80,7 @@ def bench(size, forks):
         _fleet, inventory = make_fleet(emulator, tmp, size)
         created = time.monotonic() - created
         env = dict(os.environ, **emulator.env)
-        env.update(ANSIBLE_COLLECTIONS_PATH=collections_dir(tmp), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        env.update(ANSIBLE_COLLECTIONS_PATH=collections_path(tmp), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                    ANSIBLE_HOST_KEY_CHECKING="false", HOME=tmp, ANSIBLE_LOCALHOST_WARNING="false",
                    PATH=BIN + os.pathsep + env.get("PATH", ""))
         ping_path = os.path.join(tmp, "ping.yml")

@@ -94,13 +94,14 @@ class BenchCluster(object):
         return self.emulator("POST", what, body)
 
     def client(self):
-        from ansible_collections.azcni.cilium.plugins.module_utils._k8s_client import K8sClient, load_configuration
+        from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sClient
+        from ansible_collections.azcni.cilium.plugins.module_utils._k8s.config import load_configuration
 
         return K8sClient(load_configuration({"kubeconfig": self.kubeconfig_path}))
 
     def wait_ready(self, timeout=600):
         """Until cilium_status says healthy (our own watch-driven wait)."""
-        from ansible_collections.azcni.cilium.plugins.module_utils._cilium_status import status
+        from ansible_collections.azcni.cilium.plugins.module_utils._cilium.status import status
 
         report = status(self.client(), wait=True, timeout=timeout)
         if not report["healthy"]:

@@ -198,6 +198,8 @@ def test_a_budget_fixed_while_the_drain_retries_lets_the_migration_finish(sdk, g
     _create(sdk, group, "retry", NODE_SUBNET_NPM)
     handle = _handle(emulator, group, "retry")
     _workload_with_pdb(handle, "web", 2, {"maxUnavailable": 0})
+    # the Deployment's pods are created and scheduled by the controllers, not by the create call
+    assert _settled(handle, lambda: handle.drain_blocker() is not None)
     emulator.arm.settings.migration_delay = 1.5
     poller = sdk.aks.managed_clusters.begin_create_or_update(group, "retry", cluster_body(
         dict(NODE_SUBNET_NPM, networkDataplane="cilium", networkPolicy="cilium")))

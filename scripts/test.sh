@@ -14,10 +14,7 @@ WORK="${AZCNI_WORK:-$ROOT/.work}"
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
-# e2e-azpins (the e2e suite beside azure.azcollection's exact pins) runs by name only: the suite's own
-# fixtures read results through the SDK's models, whose shapes differ in the SDK release those pins hold
-# (azure-mgmt-containerservice 32.1.0), so it does not pass yet; see issue 14.
-GATES=(sanity units units-floor emulator conformance e2e e2e-floor lint build azcli importer ee docs awx faults)
+GATES=(sanity units units-floor emulator conformance e2e e2e-floor e2e-azpins lint build azcli importer ee docs awx faults)
 [ $# -gt 0 ] && GATES=("$@")
 
 mkdir -p "$WORK"
@@ -32,19 +29,20 @@ IMPORTER="$WORK/venv-importer"    # galaxy-importer pins its own ansible-lint: a
 AZPINS="$WORK/venv-azpins"        # azure.azcollection's exact pins beside ours (e2e-azpins)
 # the floors of requirements.txt, installed exactly in the floor venv so that they are what is tested
 FLOORS="$WORK/floors.txt"
+# what the e2e suite and the emulator need besides the product: no SDK clients (tests/e2e/arm.py), so the floor
+# and azure.azcollection's pins decide every Azure package there
+E2E_REQUIREMENTS="$ROOT/tests/e2e/requirements.txt"
 ANSIBLE_WHEEL="$WORK/ansible-wheel"  # the newest `ansible` package: azure.azcollection and kubernetes.core
 AZ_VENV="$WORK/venv-az"
 AZURE_CLI="azure-cli==2.91.0"
 
 setup() {
     make_venv "$NEWEST" "$(find_python 3.12)" "ansible-core>=2.21,<2.22" ansible-lint -r "$ROOT/requirements.txt" \
-        -r "$ROOT/tests/requirements.txt" || return 1
+        -r "$E2E_REQUIREMENTS" -r "$ROOT/tests/requirements.txt" || return 1
     if wants units-floor || wants e2e-floor || wants importer; then
         sed -n 's/^\([A-Za-z0-9_.-]*\)>=\([^,;[:space:]]*\).*/\1==\2/p' "$ROOT/requirements.txt" >"$FLOORS"
-        # the floors file is written for reference; it is not applied: with azure-mgmt-core 1.4.0 pip picks test-only
-        # SDK releases whose models the e2e fixtures do not read (issue 14 keeps this open)
         make_venv "$FLOOR" "$(find_python 3.11)" "ansible-core>=2.16,<2.17" -r "$ROOT/requirements.txt" \
-            -r "$ROOT/tests/requirements.txt" || return 1
+            -r "$E2E_REQUIREMENTS" -c "$FLOORS" || return 1
     fi
     if wants azcli; then  # the real Azure CLI, large: its own virtualenv, reused while the pin stays
         make_venv "$AZ_VENV" "$(find_python 3.12)" "$AZURE_CLI" || return 1
@@ -75,7 +73,7 @@ setup_extra() {
         # packages take minutes to install: that goes on while the first groups of gates run.
         rm -f "$WORK/azpins-venv.rc"
         ( make_venv "$AZPINS" "$(find_python 3.12)" "ansible-core>=2.21,<2.22" \
-            -r "$ANSIBLE_WHEEL/azcollection-requirements.txt" -r "$ROOT/requirements.txt" -r "$ROOT/tests/requirements.txt" \
+            -r "$ANSIBLE_WHEEL/azcollection-requirements.txt" -r "$ROOT/requirements.txt" -r "$E2E_REQUIREMENTS" \
             -c "$ANSIBLE_WHEEL/azcollection-requirements.txt" >"$WORK/azpins-venv.log" 2>&1
           echo $? >"$WORK/azpins-venv.rc" ) &
     fi
@@ -119,7 +117,15 @@ gate_e2e() {
     (cd "$ROOT" && PATH="$NEWEST/bin:$PATH" "$NEWEST/bin/python" -m pytest -q -p no:cacheprovider --durations=10 tests/e2e)
 }
 
+# key_packages VENV: the releases that decide what the e2e suite tests there (printed in the gate's log)
+key_packages() {
+    "$1/bin/python" -m pip list --disable-pip-version-check 2>/dev/null \
+        | grep -iE "^(ansible-core|azure-identity|azure-core|azure-mgmt-(core|containerservice|network|resource)|kubernetes|jmespath|msal) "
+}
+
 gate_e2e-floor() {
+    # requirements.txt's floors, exactly (-c floors.txt), on the ansible-core floor
+    key_packages "$FLOOR"
     (cd "$ROOT" && PATH="$FLOOR/bin:$PATH" "$FLOOR/bin/python" -m pytest -q -p no:cacheprovider --durations=10 tests/e2e)
 }
 
@@ -262,7 +268,7 @@ gate_e2e-azpins() {
         grep -v "is ignored: it is neither" "$WORK/azpins-venv.log"
         echo "azure.azcollection's pinned requirements and ours do not install together"; return 1
     fi
-    "$AZPINS/bin/python" -m pip list --disable-pip-version-check 2>/dev/null | grep -iE "^(azure-identity|azure-mgmt-(containerservice|network|resource)|azure-core|kubernetes) "
+    key_packages "$AZPINS"
     (cd "$ROOT" && PATH="$AZPINS/bin:$PATH" "$AZPINS/bin/python" -m pytest -q -p no:cacheprovider --durations=10 tests/e2e)
 }
 

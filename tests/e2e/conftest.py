@@ -11,7 +11,6 @@ straight through ARM and hands back its admin kubeconfig.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
@@ -23,6 +22,7 @@ import pytest
 import requests
 import yaml
 
+from tests.e2e.arm import Arm, ArmError
 from tests.kubectl import kubectl_path
 
 pytest_plugins = ["tests.emulator.pytest_plugin"]
@@ -189,7 +189,10 @@ class KubeCluster(object):
 
 
 def arm_clients(emulator):
-    """The real SDK clients, authenticated against the emulator exactly as a user's script would be."""
+    """The real SDK clients, authenticated against the emulator exactly as a user's script would be.
+
+    For tests/faults (run on the newest releases only); the e2e suite uses ``tests.e2e.arm.Arm``, which does
+    not depend on which SDK release is installed (the suite also runs beside azure.azcollection's pins)."""
     from azure.identity import ClientSecretCredential
     from azure.mgmt.containerservice import ContainerServiceClient
     from azure.mgmt.resource.resources import ResourceManagementClient
@@ -209,8 +212,7 @@ def arm_clients(emulator):
 
 
 def _as_raw_json(operation):
-    """``operation`` with a dict body sent as the JSON it is: an older SDK (azure.azcollection's pins, the floor)
-    drops through its models the fields it does not know (advancedNetworking...), which the tests set up."""
+    """``operation`` with a dict body sent as the JSON it is (models drop the fields they do not know)."""
     def send(*args, **kwargs):
         args = list(args)
         if args and isinstance(args[-1], dict):
@@ -240,31 +242,40 @@ def cluster_body(node_count=3, acns_security=False, acns_observability=False, lo
 
 
 @pytest.fixture
-def make_kube_cluster(emulator, tmp_path):
+def arm(emulator):
+    """The emulator's ARM on raw JSON at pinned API versions (tests.e2e.arm.Arm): plain dicts back."""
+    return Arm(emulator)
+
+
+def write_kubeconfig(home, text):
+    """``text`` as ``home``/kubeconfig (mode 0600, as az aks get-credentials leaves it); its path."""
+    os.makedirs(str(home), exist_ok=True)
+    path = os.path.join(str(home), "kubeconfig")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+    return path
+
+
+@pytest.fixture
+def make_kube_cluster(emulator, arm, tmp_path):
     """Factory: create an emulated cluster through ARM; returns a KubeCluster. Deleted afterwards."""
-    clusters, resources = arm_clients(emulator)
     created = []
 
     def make(node_count=3, acns_security=False, acns_observability=False, resource_group="e2e-k8s"):
-        resources.resource_groups.create_or_update(resource_group, {"location": "westeurope"})
+        arm.create_group(resource_group)
         name = "aks-" + uuid.uuid4().hex[:8]
-        clusters.managed_clusters.begin_create_or_update(
-            resource_group, name, cluster_body(node_count, acns_security, acns_observability)).result()
+        arm.create_cluster(resource_group, name, cluster_body(node_count, acns_security, acns_observability))
         created.append((resource_group, name))
-        value = clusters.managed_clusters.list_cluster_admin_credentials(resource_group, name).kubeconfigs[0].value
-        text = value.decode("utf-8") if isinstance(value, bytes) else base64.b64decode(value).decode("utf-8")
         home = tmp_path / ("home-" + name)
-        home.mkdir()
-        path = home / "kubeconfig"
-        path.write_text(text)
-        os.chmod(str(path), 0o600)
-        return KubeCluster(name, resource_group, str(path), emulator.ca_path, str(home))
+        path = write_kubeconfig(home, arm.kubeconfig(resource_group, name))
+        return KubeCluster(name, resource_group, path, emulator.ca_path, str(home))
 
     yield make
     for resource_group, name in created:
         try:
-            clusters.managed_clusters.begin_delete(resource_group, name)
-        except Exception:  # pylint: disable=broad-except
+            arm.delete_cluster(resource_group, name, wait=False)
+        except ArmError:
             pass  # a test may have deleted it already
 
 

@@ -6,12 +6,12 @@ through ARM, as a fleet to migrate would have them, with a kubeconfig and kubect
 
 from __future__ import annotations
 
-import base64
 import os
 
 import yaml
 
-from tests.e2e.conftest import KubeCluster, arm_clients
+from tests.e2e.arm import Arm
+from tests.e2e.conftest import KubeCluster, write_kubeconfig
 
 LOCATION = "westeurope"
 USER_IDENTITY = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aks-id"
@@ -39,23 +39,19 @@ class Fleet(object):
 
     def __init__(self, emulator, home, group):
         self.emulator = emulator
-        self.clusters, self.resources = arm_clients(emulator)
+        self.arm = Arm(emulator)
         self.subscription = emulator.env["AZURE_SUBSCRIPTION_ID"]
         self.group = group
         self.home = home
-        self.resources.resource_groups.create_or_update(group, {"location": LOCATION})
+        self.arm.create_group(group, LOCATION)
 
     def pod_subnet_pools(self, name):
         """A VNet with a node and a pod subnet for one pod-subnet (dynamic IP) cluster; its pool list."""
-        from azure.mgmt.network import NetworkManagementClient  # pylint: disable=import-outside-toplevel
-        network = NetworkManagementClient(self.clusters._config.credential, self.subscription,  # pylint: disable=protected-access
-                                          base_url=self.emulator.url + "/", connection_verify=self.emulator.ca_path,
-                                          credential_scopes=self.emulator.client_kwargs()["credential_scopes"])
-        vnet = network.virtual_networks.begin_create_or_update(self.group, name + "-vnet", {
+        vnet = self.arm.create_network(self.group, "virtualNetworks", name + "-vnet", {
             "location": LOCATION, "properties": {"addressSpace": {"addressPrefixes": ["10.50.0.0/16"]}, "subnets": [
                 {"name": "nodes", "properties": {"addressPrefix": "10.50.0.0/24"}},
-                {"name": "pods", "properties": {"addressPrefix": "10.50.16.0/20"}}]}}).result()
-        ids = dict((s.name, s.id) for s in vnet.subnets)
+                {"name": "pods", "properties": {"addressPrefix": "10.50.16.0/20"}}]}})
+        ids = dict((s["name"], s["id"]) for s in vnet["properties"]["subnets"])
         return [{"name": "system", "mode": "System", "count": 3, "vmSize": "Standard_D4ds_v5", "osType": "Linux",
                  "vnetSubnetID": ids["nodes"], "podSubnetID": ids["pods"]}]
 
@@ -63,18 +59,12 @@ class Fleet(object):
         if mode == "pod-subnet" and "pools" not in properties:
             properties["pools"] = self.pod_subnet_pools(name)
         body = legacy_body(self.subscription, self.group, mode, policy, **properties)
-        self.clusters.managed_clusters.begin_create_or_update(self.group, name, body).result()
+        self.arm.create_cluster(self.group, name, body)
         return self.kube(name)
 
     def kube(self, name):
-        value = self.clusters.managed_clusters.list_cluster_admin_credentials(self.group, name).kubeconfigs[0].value
-        text = value.decode("utf-8") if isinstance(value, bytes) else base64.b64decode(value).decode("utf-8")
         home = os.path.join(self.home, "home-" + name)
-        os.makedirs(home, exist_ok=True)
-        path = os.path.join(home, "kubeconfig")
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(path, 0o600)
+        path = write_kubeconfig(home, self.arm.kubeconfig(self.group, name))
         return KubeCluster(name, self.group, path, self.emulator.ca_path, home)
 
     def network_profile(self, name):

@@ -13,7 +13,7 @@ import time
 import pytest
 import yaml
 
-from tests.e2e.conftest import arm_clients
+from tests.e2e.arm import Arm
 from tests.e2e.test_aks_cluster import make_cluster, overlay_args, playbook, run_logged, task, unique
 from tests.emulator.requestlog import writes
 
@@ -41,8 +41,8 @@ def cluster_task(group, name, acns=None, **options):
 
 
 def handle_of(emulator, group, name):
-    cluster = arm_clients(emulator)[0].managed_clusters.get(group, name)
-    return emulator.arm.kube.handles[cluster.id.lower()]
+    cluster = Arm(emulator).cluster(group, name)
+    return emulator.arm.kube.handles[cluster["id"].lower()]
 
 
 class Kube(object):
@@ -185,23 +185,19 @@ def test_bpfveth_refused_with_static_egress_gateway(emulator, ansible):
 
 
 def test_wireguard_refused_when_the_node_subnet_nsg_blocks_udp_51871(emulator, ansible):
-    from azure.mgmt.network import NetworkManagementClient  # pylint: disable=import-outside-toplevel
     group, name = unique("e2e-acns"), unique("nsg")
-    clusters, resources = arm_clients(emulator)
-    resources.resource_groups.create_or_update(group, {"location": "westeurope"})
-    network = NetworkManagementClient(clusters._config.credential, emulator.env["AZURE_SUBSCRIPTION_ID"],  # pylint: disable=protected-access
-                                      base_url=emulator.url, connection_verify=emulator.ca_path,
-                                      credential_scopes=clusters._config.credential_scopes)  # pylint: disable=protected-access
+    arm = Arm(emulator)
+    arm.create_group(group)
     rule = {"name": "deny-udp", "properties": {"protocol": "Udp", "sourcePortRange": "*", "destinationPortRange": "50000-52000",
                                                "sourceAddressPrefix": "VirtualNetwork", "destinationAddressPrefix": "*",
                                                "access": "Deny", "priority": 300, "direction": "Inbound"}}
-    nsg = network.network_security_groups.begin_create_or_update(
-        group, "nodes-nsg", {"location": "westeurope", "properties": {"securityRules": [rule]}}).result()
-    vnet = network.virtual_networks.begin_create_or_update(group, "vnet", {"location": "westeurope", "properties": {
+    nsg = arm.create_network(group, "networkSecurityGroups", "nodes-nsg",
+                             {"location": "westeurope", "properties": {"securityRules": [rule]}})
+    vnet = arm.create_network(group, "virtualNetworks", "vnet", {"location": "westeurope", "properties": {
         "addressSpace": {"addressPrefixes": ["192.168.16.0/22"]},
-        "subnets": [{"name": "nodes", "properties": {"addressPrefix": "192.168.16.0/24", "networkSecurityGroup": {"id": nsg.id}}},
-                    {"name": "pods", "properties": {"addressPrefix": "192.168.17.0/24"}}]}}).result()
-    ids = dict((s.name, s.id) for s in vnet.subnets)
+        "subnets": [{"name": "nodes", "properties": {"addressPrefix": "192.168.16.0/24", "networkSecurityGroup": {"id": nsg["id"]}}},
+                    {"name": "pods", "properties": {"addressPrefix": "192.168.17.0/24"}}]}})
+    ids = dict((s["name"], s["id"]) for s in vnet["properties"]["subnets"])
     args = dict(name=name, resource_group=group, location="westeurope", ipam_mode="vnet",
                 system_pool=dict(name="system", count=3, vnet_subnet_id=ids["nodes"], pod_subnet_id=ids["pods"]),
                 advanced_networking=dict(transit_encryption="wireguard"))

@@ -10,7 +10,8 @@ import json
 import time
 import uuid
 
-from tests.e2e.conftest import arm_clients, playbook
+from tests.e2e.arm import Arm
+from tests.e2e.conftest import playbook
 from tests.emulator.requestlog import writes
 
 LOCATION = "westeurope"
@@ -67,23 +68,22 @@ def vnet_args(group, name, **overrides):
 
 # --- starting points made straight through ARM (as another tool would have left them) --------------
 def make_group(emulator, group):
-    arm_clients(emulator)[1].resource_groups.create_or_update(group, {"location": LOCATION})
+    Arm(emulator).create_group(group, LOCATION)
 
 
 def make_cluster(emulator, group, name, network_profile, pool=None, wait=True):
-    """Create a cluster with the SDK; returns the SDK poller when not waiting."""
-    clusters, resources = arm_clients(emulator)
-    resources.resource_groups.create_or_update(group, {"location": LOCATION})
+    """Create a cluster straight through ARM; the stored cluster, or the running Operation when not waiting."""
+    arm = Arm(emulator)
+    arm.create_group(group, LOCATION)
     body = {"location": LOCATION, "identity": {"type": "SystemAssigned"},
             "properties": {"dnsPrefix": name, "networkProfile": network_profile,
                            "agentPoolProfiles": [dict({"name": "system", "mode": "System", "count": 3,
                                                        "vmSize": "Standard_D4ds_v5", "osType": "Linux"}, **(pool or {}))]}}
-    poller = clusters.managed_clusters.begin_create_or_update(group, name, body)
-    return poller.result() if wait else poller
+    return arm.create_cluster(group, name, body, wait=wait)
 
 
 def stored(emulator, group, name):
-    return arm_clients(emulator)[0].managed_clusters.get(group, name).as_dict()
+    return Arm(emulator).cluster(group, name)
 
 
 # --- both modes from nothing, idempotency, delete ------------------------------------------------

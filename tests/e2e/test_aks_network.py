@@ -10,7 +10,8 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import arm_clients, playbook as e2e_playbook, task
+from tests.e2e.arm import Arm
+from tests.e2e.conftest import playbook as e2e_playbook, task
 from tests.emulator.requestlog import writes
 
 VNET_MODE_SUBNETS = [{"name": "nodes", "address_prefix": "192.168.16.0/24"}, {"name": "pods", "address_prefix": "192.168.17.0/24"}]
@@ -135,18 +136,18 @@ def cluster_on_pod_subnet(emulator, ansible):
     created = ansible(playbook(network_args(group)))
     assert created.rc == 0, created.stdout
     subnet_ids = created.task("network 0")["subnet_ids"]
-    clusters, _resources = arm_clients(emulator)
+    arm = Arm(emulator)
     body = {"location": "westeurope", "identity": {"type": "SystemAssigned"}, "properties": {
         "dnsPrefix": "e2e", "agentPoolProfiles": [{
             "name": "system", "mode": "System", "count": 1, "vmSize": "Standard_D4ds_v5", "osType": "Linux", "maxPods": 250,
             "vnetSubnetID": subnet_ids["nodes"], "podSubnetID": subnet_ids["pods"]}],
         "networkProfile": {"networkPlugin": "azure", "networkDataplane": "cilium", "networkPolicy": "cilium"}}}
-    clusters.managed_clusters.begin_create_or_update(group, "aks-vnet", body).result()
-    return group, clusters
+    arm.create_cluster(group, "aks-vnet", body)
+    return group, arm
 
 
 def test_aks_delegation_is_kept_and_used_subnets_are_not_deleted(emulator, ansible, cluster_on_pod_subnet):
-    group, clusters = cluster_on_pod_subnet
+    group, arm = cluster_on_pod_subnet
     # a re-run after AKS delegated the pod subnet and linked it: nothing to do
     rerun, sent = run_logged(emulator, ansible, playbook(network_args(group)))
     assert rerun.rc == 0 and rerun.changed_tasks == [] and sent == []
@@ -180,7 +181,7 @@ def test_aks_delegation_is_kept_and_used_subnets_are_not_deleted(emulator, ansib
             assert word in message, (name, message)
 
     # once the cluster is gone the same request deletes the VNet and the group
-    clusters.managed_clusters.begin_delete(group, "aks-vnet").result()
+    arm.delete_cluster(group, "aks-vnet")
     deleted, sent = run_logged(emulator, ansible, playbook(
         dict(resource_group=group, vnet_name="vnet", delete_resource_group=True, state="absent")))
     assert deleted.rc == 0, deleted.stdout

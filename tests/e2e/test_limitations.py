@@ -7,7 +7,6 @@ check_workloads) on emulated Cilium 1.16 and 1.18 clusters, and identity label e
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import time
@@ -15,7 +14,8 @@ import uuid
 
 import yaml
 
-from tests.e2e.conftest import KubeCluster, arm_clients, cluster_body
+from tests.e2e.arm import Arm
+from tests.e2e.conftest import KubeCluster, cluster_body, write_kubeconfig
 from tests.emulator.requestlog import writes
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -57,20 +57,16 @@ spec:
 
 def make_cluster(emulator, tmp_path, kubernetes_version):
     """An overlay + Cilium cluster of the given Kubernetes version, created through ARM like the product does."""
-    clusters, resources = arm_clients(emulator)
-    resources.resource_groups.create_or_update("e2e-limits", {"location": "westeurope"})
+    arm = Arm(emulator)
+    arm.create_group("e2e-limits")
     name = "aks-" + uuid.uuid4().hex[:8]
     body = cluster_body(node_count=3)
     body["properties"]["kubernetesVersion"] = kubernetes_version
-    clusters.managed_clusters.begin_create_or_update("e2e-limits", name, body).result()
-    value = clusters.managed_clusters.list_cluster_admin_credentials("e2e-limits", name).kubeconfigs[0].value
+    arm.create_cluster("e2e-limits", name, body)
     home = tmp_path / ("home-" + name)
-    home.mkdir()
-    path = home / "kubeconfig"
-    path.write_text(value.decode("utf-8") if isinstance(value, bytes) else base64.b64decode(value).decode("utf-8"))
-    os.chmod(str(path), 0o600)
-    return KubeCluster(name, "e2e-limits", str(path), emulator.ca_path, str(home)), lambda: clusters.managed_clusters.begin_delete(
-        "e2e-limits", name)
+    path = write_kubeconfig(home, arm.kubeconfig("e2e-limits", name))
+    return KubeCluster(name, "e2e-limits", path, emulator.ca_path, str(home)), lambda: arm.delete_cluster(
+        "e2e-limits", name, wait=False)
 
 
 def apply(cluster, text, tmp_path):

@@ -40,7 +40,7 @@ def cluster_writes(entries, name):
 def fleet(emulator, tmp_path):
     made = Fleet(emulator, str(tmp_path), "fleet-" + uuid.uuid4().hex[:6])
     yield made
-    made.resources.resource_groups.begin_delete(made.group)
+    made.arm.delete_group(made.group)
 
 
 def test_fleet_of_ten_migrates_nine_and_leaves_the_blocked_one_alone(emulator, ansible, fleet, tmp_path):
@@ -60,7 +60,7 @@ def test_fleet_of_ten_migrates_nine_and_leaves_the_blocked_one_alone(emulator, a
     for key in ("provisioningState", "powerState", "currentOrchestratorVersion", "nodeImageVersion", "eTag"):
         for pool in body["properties"]["agentPoolProfiles"]:
             pool.pop(key, None)
-    fleet.clusters.managed_clusters.begin_create_or_update(fleet.group, "kube-c", body).result()
+    fleet.arm.create_cluster(fleet.group, "kube-c", body)
 
     hosts = inventory(tmp_path, fleet.group)
     env = {"ANSIBLE_FORKS": "10", "HOME": str(tmp_path)}

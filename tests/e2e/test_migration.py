@@ -45,7 +45,7 @@ def put_paths(entries):
 def fleet(emulator, tmp_path):
     made = Fleet(emulator, str(tmp_path), "mig-" + uuid.uuid4().hex[:6])
     yield made
-    made.resources.resource_groups.begin_delete(made.group)
+    made.arm.delete_group(made.group)
 
 
 def node_names(kube):

@@ -15,7 +15,8 @@ import uuid
 
 import yaml
 
-from tests.e2e.conftest import arm_clients, playbook
+from tests.e2e.arm import Arm
+from tests.e2e.conftest import playbook
 from tests.emulator.requestlog import writes
 from tests.kubectl import kubectl_path
 
@@ -196,13 +197,13 @@ def test_node_subnet_cluster_gets_only_the_dataplane_change_and_a_new_one_can_be
     done, _sent, _wrote = run_logged(emulator, ansible, playbook(network_task(group, subnets, "10.70.0.0/16")))
     assert done.rc == 0, done.stdout
     node_subnet = done.task("network")["subnet_ids"]["nodes"]
-    clusters, _resources = arm_clients(emulator)
-    clusters.managed_clusters.begin_create_or_update(group, legacy, {
+    arm = Arm(emulator)
+    arm.create_cluster(group, legacy, {
         "location": LOCATION, "identity": {"type": "SystemAssigned"},
         "properties": {"dnsPrefix": legacy, "networkProfile": {"networkPlugin": "azure", "networkPolicy": "none"},
                        "agentPoolProfiles": [{"name": "system", "mode": "System", "count": 2, "maxPods": 30,
                                               "vmSize": "Standard_D4ds_v5", "osType": "Linux",
-                                              "vnetSubnetID": node_subnet}]}}).result()
+                                              "vnetSubnetID": node_subnet}]}})
     migrate = task("aks_cilium_cluster", dict(name=legacy, resource_group=group, allow_migration=True), name="migrate")
     done, _sent, wrote = run_logged(emulator, ansible, playbook(migrate))
     assert done.rc == 0, done.stdout
@@ -212,7 +213,7 @@ def test_node_subnet_cluster_gets_only_the_dataplane_change_and_a_new_one_can_be
     network = cluster_put["body"]["properties"]["networkProfile"]
     assert (network["networkDataplane"], network["networkPolicy"]) == ("cilium", "cilium")
     assert "networkPluginMode" not in network and "podCidr" not in network
-    stored = clusters.managed_clusters.get(group, legacy).as_dict()["properties"]["networkProfile"]
+    stored = arm.cluster(group, legacy)["properties"]["networkProfile"]
     assert (stored["networkPlugin"], stored.get("networkPluginMode"), stored["networkDataplane"]) == ("azure", None, "cilium")
     done, _sent, wrote = run_logged(emulator, ansible, playbook(migrate))
     assert done.rc == 0 and wrote == [] and not done.task("migrate")["changed"]
@@ -224,7 +225,7 @@ def test_node_subnet_cluster_gets_only_the_dataplane_change_and_a_new_one_can_be
     assert done.rc == 0, done.stdout
     assert "create" in done.task("create")["operations"]
     assert kinds(wrote, role_assignments=False) == ["PUT managedclusters"]
-    network = clusters.managed_clusters.get(group, fresh).as_dict()["properties"]["networkProfile"]
+    network = arm.cluster(group, fresh)["properties"]["networkProfile"]
     assert (network["networkPlugin"], network.get("networkPluginMode"), network["networkDataplane"],
             network["networkPolicy"]) == ("azure", None, "cilium", "cilium")
     done, _sent, wrote = run_logged(emulator, ansible, playbook(create))

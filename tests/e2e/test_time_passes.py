@@ -13,9 +13,8 @@ import threading
 import time
 
 import pytest
-from azure.core.exceptions import HttpResponseError
 
-from tests.e2e.conftest import arm_clients
+from tests.e2e.arm import Arm, ArmError
 
 LOCATION = "westeurope"
 DELAY = 3.0  # seconds each AKS operation takes here (AKS takes minutes)
@@ -57,12 +56,12 @@ def state(emulator, group, name):
 
 
 def conflict(emulator, group, name):
-    """What a second write while an operation runs gets (the SDK's PUT of the stored cluster)."""
-    clusters = arm_clients(emulator)[0].managed_clusters
-    current = clusters.get(group, name)
-    with pytest.raises(HttpResponseError) as err:
-        clusters.begin_create_or_update(group, name, current)
-    return err.value.status_code, err.value.error.code
+    """What a second write while an operation runs gets (a PUT of the stored cluster, as read)."""
+    arm = Arm(emulator)
+    current = arm.cluster(group, name)
+    with pytest.raises(ArmError) as err:
+        arm.create_cluster(group, name, current, wait=False)
+    return err.value.status_code, err.value.code
 
 
 @pytest.fixture
@@ -73,7 +72,7 @@ def slow_aks(emulator):
 
 def test_create_update_and_delete_show_their_states_and_a_second_write_gets_409(slow_aks, ansible):
     emulator, group, name = slow_aks, "e2e-slow", "slow-%d" % int(time.time() * 1000 % 1e8)
-    arm_clients(emulator)[1].resource_groups.create_or_update(group, {"location": LOCATION})
+    Arm(emulator).create_group(group, LOCATION)
     conflicts = []
 
     def sample():
@@ -103,16 +102,16 @@ def test_create_update_and_delete_show_their_states_and_a_second_write_gets_409(
 
 def test_a_migration_stays_updating_until_the_new_dataplane_is_in_place(slow_aks, ansible):
     emulator, group, name = slow_aks, "e2e-slow", "mig-%d" % int(time.time() * 1000 % 1e8)
-    clusters, resources = arm_clients(emulator)
-    resources.resource_groups.create_or_update(group, {"location": LOCATION})
+    arm = Arm(emulator)
+    arm.create_group(group, LOCATION)
     emulator.arm.settings.provision_delay = 0.0
-    clusters.managed_clusters.begin_create_or_update(group, name, {
+    arm.create_cluster(group, name, {
         "location": LOCATION, "identity": {"type": "SystemAssigned"},
         "properties": {"dnsPrefix": name, "networkProfile": {
             "networkPlugin": "azure", "networkPluginMode": "overlay", "networkDataplane": "azure", "networkPolicy": "none",
             "podCidr": "192.168.0.0/16"},
             "agentPoolProfiles": [{"name": "system", "mode": "System", "count": 3, "vmSize": "Standard_D4ds_v5",
-                                   "osType": "Linux"}]}}).result()
+                                   "osType": "Linux"}]}})
     emulator.arm.settings.provision_delay = DELAY
 
     def sample():

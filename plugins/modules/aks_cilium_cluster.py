@@ -31,7 +31,7 @@ description:
   - Updates merge the options onto the cluster Azure returned and send the whole cluster back only when
     something differs, so settings the task does not mention are kept, never reset. An unchanged
     cluster sends no write request, unless the cluster or one of its node pools is left in
-    C(provisioningState) C(Failed) or C(Canceled): then the cluster's own model is sent again (operation
+    C(provisioningState) C(Failed) or C(Canceled); then the cluster's own model is sent again (operation
     V(reconcile), as C(az aks update) with no changes does; AKS reconciles the pools with the cluster) and the
     task reports C(changed).
   - Changes AKS cannot make (service CIDR, DNS service IP, DNS prefix, location, turning overlay off,

@@ -26,7 +26,7 @@ description:
     times O(max_pods) addresses with dynamic allocation, the shortfall stated) and C(node-subnet-capacity)."
   - Updates merge the options onto the pool Azure returned and send the whole pool back only when something
     differs; settings the task does not mention are kept. An unchanged pool sends no write request, unless its
-    C(provisioningState) is C(Failed) or C(Canceled): then the pool's own model is sent again (operation
+    C(provisioningState) is C(Failed) or C(Canceled); then the pool's own model is sent again (operation
     V(reconcile), as C(az aks nodepool update) with no changes does), which makes AKS reconcile it, and the task
     reports C(changed) (in check mode too, without the write).
   - A failure after a write was stored (the pool PUT or DELETE accepted, subnet role assignments made) reports

@@ -179,6 +179,7 @@ def test_a_failed_update_and_a_failed_delete_report_their_stored_write():
 
 def test_a_refused_put_stores_nothing_and_says_unchanged():
     arm = FakeArm(overlay_cluster("Failed"))
+
     def refuse(rg, cluster_name, name, body):
         arm.log.append(("PUT", name, body))
         raise AzureError("conflict", code="OperationNotAllowed", status=409)

@@ -220,13 +220,11 @@ NETWORKS = [network("sib", "a", "b"), network("r429", "nodes"), network("r503", 
 
 @pytest.fixture(scope="module")
 def rows(emulator, run_playbook):
-    """Round 1 under the faults, round 2 (the re-run, with a check-mode task first), round 3 (must send nothing)."""
+    """Round 1 under the faults, round 2 (the re-run, with a check-mode task first), round 3 (must send nothing):
+    three playbook runs for all the rows."""
     clusters, resources = arm_clients(emulator)
     resources.resource_groups.create_or_update(ROWS_RG, {"location": "westeurope"})
-    # sib exists without subnets (so each subnet is its own PUT); its second subnet is refused (not retryable)
-    # after the first was stored
-    setup = run_batch(run_playbook, emulator, [("sib-vnet",) + network("sib")[1:]])
-    assert setup.result.status("sib-vnet") == "changed", setup.task("sib-vnet")
+    # the second subnet of sib is refused (not retryable) after the first was stored
     emulator.add_fault(method="PUT", path=r"/virtualNetworks/sib/subnets/b$", status=400, body=INVALID)
     emulator.add_fault(method="PUT", path=r"/virtualNetworks/r429$", status=429, headers={"Retry-After": "1"})
     emulator.add_fault(method="PUT", path=r"/virtualNetworks/r503$", status=503, count=2)
@@ -235,7 +233,11 @@ def rows(emulator, run_playbook):
     for name in ("npf", "cpf"):  # the pools' create operations end Failed, as a quota error would leave them
         emulator.add_fault(method="PUT", path=r"/managedClusters/%s/agentPools/user1$" % name, lro="Failed",
                            error={"code": "QuotaExceeded", "message": "injected: the operation ended Failed"})
-    first = run_batch(run_playbook, emulator, NETWORKS + [aks_cluster("npf"), pool("npf"), aks_cluster("cpf"), pool("cpf")])
+    # sib-vnet makes sib without subnets first, so that each of net-sib's subnets is its own PUT
+    setup = [("sib-vnet",) + network("sib")[1:]]
+    first = run_batch(run_playbook, emulator, setup + NETWORKS + [aks_cluster("npf"), pool("npf"), aks_cluster("cpf"),
+                                                                  pool("cpf")])
+    assert first.result.status("sib-vnet") == "changed", first.task("sib-vnet")
     emulator.clear_faults()
     states = {name: clusters.agent_pools.get(ROWS_RG, name, "user1").provisioning_state for name in ("npf", "cpf")}
     # round 2: the node pool task repairs its own pool; the cluster task repairs cpf's pool (a cluster PUT

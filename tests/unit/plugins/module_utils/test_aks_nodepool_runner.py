@@ -12,13 +12,11 @@ import pytest
 
 from ansible_collections.azcni.cilium.plugins.module_utils._aks import nodepool
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.nodepool_runner import NodePoolRunner
-from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError, AzureModule
+
+from ansible_collections.azcni.cilium.tests.unit.plugins.module_utils.fake_module import Exited, _AnsibleModuleStub
 
 CLUSTER_ID = "/subscriptions/0000/resourcegroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1"
-
-
-class Failed(Exception):
-    pass
 
 
 def overlay_cluster(state="Succeeded"):
@@ -68,52 +66,40 @@ class FakeArm(object):
         return [entry for entry in self.log if entry[0] in ("PUT", "DELETE")]
 
 
-class FakeAz(object):
-    """The AzureModule surface the runner uses; fail_json adds ``changed``/``stored_operations`` as AzureModule does."""
+class FakeAz(AzureModule):
+    """The real AzureModule (its accepted, fail_json, fail_azure) on a stub AnsibleModule and FakeArm's clients."""
 
-    def __init__(self, arm, check_mode=False, **options):
+    subscription_id = "0000"
+
+    def __init__(self, arm, check_mode=False, **options):  # pylint: disable=super-init-not-called
         self.arm = arm
+        self.module = _AnsibleModuleStub(check_mode, False)
         self.params = dict(resource_group="rg", cluster_name="aks1", name="user1", state="present", wait=True,
                            skip_subnet_role_assignment=False)
         self.params.update((option, None) for option, _key in nodepool.OPTIONS)
         self.params.update(options)
-        self.check_mode, self.diff_mode = check_mode, False
-        self.subscription_id = "0000"
-        self.warnings, self.stored = [], []
+        self.stored = []
         clusters = type("Clusters", (), {"get": staticmethod(arm.get_cluster)})()
         pools = type("Pools", (), {"begin_create_or_update": staticmethod(arm.put_pool),
                                    "begin_delete": staticmethod(arm.delete_pool)})()
         self._client = type("CS", (), {"managed_clusters": clusters, "agent_pools": pools})()
 
+    @property
+    def warnings(self):
+        return self.module.warnings
+
     def client(self, kind):
         assert kind == "containerservice", kind  # an overlay pool reads no VNet and grants no role
         return self._client
 
-    @staticmethod
-    def get(operation, *args):
+    def get(self, operation, *args):
         return operation(*args)
 
-    @staticmethod
-    def call(operation, *args, **kwargs):
+    def call(self, operation, *args, **kwargs):
         return operation(*(list(args) + ([kwargs["body"]] if "body" in kwargs else [])))
 
-    def wait(self, poller, timeout=None, what=None):
+    def wait(self, poller, timeout=None, what="operation"):
         return self.arm.wait(what)
-
-    def warn(self, msg):
-        self.warnings.append(msg)
-
-    def accepted(self, what):
-        self.stored.append(what)
-
-    def fail_json(self, **kwargs):
-        kwargs.setdefault("changed", bool(self.stored))
-        if self.stored:
-            kwargs.setdefault("stored_operations", list(self.stored))
-        raise Failed(kwargs)
-
-    def fail_azure(self, exc, msg, **kwargs):
-        self.fail_json(msg="%s: %s" % (msg, exc), error_code=exc.code, **kwargs)
 
 
 def run(arm, check_mode=False, **options):
@@ -159,22 +145,22 @@ def test_a_succeeded_pool_with_nothing_to_change_sends_nothing():
 def test_a_reconcile_whose_operation_fails_reports_changed_and_the_stored_write():
     arm = FakeArm(overlay_cluster("Failed"), fail_wait=AzureError("the operation failed", code="InternalOperationError",
                                                                   status=200))
-    with pytest.raises(Failed) as failure:
+    with pytest.raises(Exited) as failure:
         run(arm)
-    failed = failure.value.args[0]
+    failed = failure.value.result
     assert failed["changed"] is True and failed["stored_operations"] == ["reconcile of pool user1"]
     assert "InternalOperationError" == failed["error_code"] and [w[0] for w in arm.writes] == ["PUT"]
 
 
 def test_a_failed_update_and_a_failed_delete_report_their_stored_write():
     arm = FakeArm(overlay_cluster(), fail_wait=AzureError("scale failed", code="QuotaExceeded", status=200))
-    with pytest.raises(Failed) as failure:
+    with pytest.raises(Exited) as failure:
         run(arm, count=5)
-    assert failure.value.args[0]["stored_operations"] == ["update of pool user1"]
-    assert failure.value.args[0]["changed"] is True
-    with pytest.raises(Failed) as failure:
+    assert failure.value.result["stored_operations"] == ["update of pool user1"]
+    assert failure.value.result["changed"] is True
+    with pytest.raises(Exited) as failure:
         run(arm, state="absent")
-    assert failure.value.args[0]["stored_operations"] == ["delete of pool user1"]
+    assert failure.value.result["stored_operations"] == ["delete of pool user1"]
 
 
 def test_a_refused_put_stores_nothing_and_says_unchanged():
@@ -186,6 +172,6 @@ def test_a_refused_put_stores_nothing_and_says_unchanged():
 
     az = FakeAz(arm)
     az.client("containerservice").agent_pools.begin_create_or_update = refuse
-    with pytest.raises(Failed) as failure:
+    with pytest.raises(Exited) as failure:
         NodePoolRunner(az).run()
-    assert failure.value.args[0]["changed"] is False and "stored_operations" not in failure.value.args[0]
+    assert failure.value.result["changed"] is False and "stored_operations" not in failure.value.result

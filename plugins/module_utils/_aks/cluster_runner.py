@@ -12,8 +12,6 @@ import re
 import time
 
 from ansible_collections.azcni.cilium.plugins.module_utils._aks import acns
-from ansible_collections.azcni.cilium.plugins.module_utils._aks.acns_rollout import (
-    WireGuardWaitError, cluster_client, wait_for_wireguard)
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster import Intent, desired_patch, facts_for, merge
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_plan import Step, plan
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_fields import provisioning_state, strip_read_only
@@ -223,6 +221,10 @@ class ClusterRunner(object):
 
     def wait_for_wireguard(self):
         """Turning WireGuard on restarts the Cilium agents: wait for that rollout and for every node's key."""
+        # the Kubernetes layer is imported only here: a task that does not turn WireGuard on never loads it
+        from ansible_collections.azcni.cilium.plugins.module_utils._aks.acns_rollout import (
+            WireGuardWaitError, cluster_client, wait_for_wireguard)
+
         timeout = self.params.get("wait_timeout") or 1800
         try:
             client = cluster_client(self.az, self.clusters, self.rg, self.name)

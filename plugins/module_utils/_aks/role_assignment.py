@@ -21,8 +21,6 @@ Private to this collection: names and signatures may change without notice.
 
 from __future__ import annotations
 
-import uuid
-
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
 
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
@@ -56,6 +54,8 @@ def cluster_principal(cluster):
 
 
 def assignment_name(scope, principal):
+    import uuid  # here: only a grant names an assignment, and uuid's import starts the platform module
+
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "%s|%s|%s" % (scope.lower(), principal.lower(), NETWORK_CONTRIBUTOR)))
 
 

@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one wrapper every ``aks_*`` module uses to reach Azure Resource Manager.
 
-It owns the AnsibleModule, the credential, the cloud and one SDK client per kind, all created lazily.
-Calls go through the real Azure SDK clients but return the raw JSON ARM sent: updates merge onto
-exactly what Azure returned, so fields this collection does not model are never reset.
+It owns the AnsibleModule, the credential, the cloud and one pipeline per task, all created lazily.
+Calls go through azure-core's pipeline (the one the SDK clients use) on raw JSON (``_azure.rest``): updates
+merge onto exactly what Azure returned, so fields this collection does not model are never reset.
 
 Private to this collection: names and signatures may change without notice.
 """
@@ -132,6 +132,17 @@ def deadline_retry_policy(deadline, **settings):
     return DeadlineRetryPolicy(**settings)
 
 
+def sdk_user_agent():
+    """azure-core's default User-Agent, without the ``uname -p`` subprocess its ``platform.platform()`` starts
+    (tens of milliseconds, on every task): the platform part comes from ``os.uname()``."""
+    import platform
+
+    from azure.core import __version__ as core_version
+
+    return "azsdk-python-core/%s Python/%s (%s-%s-%s)" % (core_version, platform.python_version(), platform.system(),
+                                                          platform.release(), platform.machine())
+
+
 def pipeline_client(credential, cloud, session, verify=True, deadline=None):
     """azure-core's pipeline as the SDK clients build it: retries, bearer token, ARM's provider
     registration and logging policies, TLS verified against REQUESTS_CA_BUNDLE or the system store.
@@ -143,7 +154,8 @@ def pipeline_client(credential, cloud, session, verify=True, deadline=None):
     from azure.mgmt.core.policies import ARMHttpLoggingPolicy
 
     retry = dict((key, value) for key, value in CLIENT_SETTINGS.items() if key.startswith("retry_"))
-    pipeline = [policies.RequestIdPolicy(), policies.HeadersPolicy(), policies.UserAgentPolicy(user_agent=USER_AGENT),
+    pipeline = [policies.RequestIdPolicy(), policies.HeadersPolicy(),
+                policies.UserAgentPolicy(base_user_agent=sdk_user_agent(), user_agent=USER_AGENT),
                 ARMAutoResourceProviderRegistrationPolicy(),
                 deadline_retry_policy(deadline, **retry) if deadline else policies.RetryPolicy(**retry),
                 ARMChallengeAuthenticationPolicy(credential, scope_for(cloud)), ARMHttpLoggingPolicy()]

@@ -22,10 +22,9 @@ import copy
 import hashlib
 import ipaddress
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium import lint
-from ansible_collections.azcni.cilium.plugins.module_utils._cilium.status import image_version
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium.images import agent_version
 from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_paths
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium.policy_input import (
@@ -232,6 +231,8 @@ class PolicyService(object):
     def _map(self, func, items):
         if len(items) <= 1 or self.concurrency == 1:
             return [func(item) for item in items]
+        from concurrent.futures import ThreadPoolExecutor  # here: a one-policy task never starts threads
+
         self.client.set_pool_size(self.concurrency)
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
             return list(pool.map(func, items))
@@ -308,11 +309,8 @@ def cluster_facts(module):
         for address in (node.get("status") or {}).get("addresses") or []:
             if address.get("type") == "InternalIP":
                 ranges.append(("node %s (%s)" % (name, address.get("address")), ipaddress.ip_network(address["address"])))
-    agent = module.client.get(path("DaemonSet", "kube-system", "cilium"))
-    images = [c.get("image") for c in ((((agent or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get(
-        "containers") or []]
-    versions = [image_version(image) for image in images if image_version(image)]
-    version = tuple(int(part) for part in versions[0].split(".")[:2]) if versions else None
+    found = agent_version(module.client.get(path("DaemonSet", "kube-system", "cilium")))
+    version = tuple(int(part) for part in found.split(".")[:2]) if found else None
     return dict(localdns=localdns, cilium_version=version, cluster_ranges=tuple(ranges))
 
 

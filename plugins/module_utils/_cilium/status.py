@@ -15,12 +15,12 @@ Private to this collection: names and signatures may change without notice.
 from __future__ import annotations
 
 import queue
-import re
 import threading
 import time
 from collections import Counter
 
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium import acns
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium.images import image_version
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium.limitations import check_workloads
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.module import common_problems
@@ -44,7 +44,6 @@ CONFIG_KEYS = ("cluster-name", "cluster-id", "ipam", "routing-mode", "tunnel-pro
 CONFIG_PREFIXES = ("tofqdns-",)
 AKS_DATAPLANE_LABEL = "kubernetes.azure.com/ebpf-dataplane"
 AKS_MANAGED_BY_LABEL = "kubernetes.azure.com/managedby"
-VERSION_RE = re.compile(r"^v?(\d+\.\d+\.\d+)")
 
 
 def _meta(obj):
@@ -57,16 +56,6 @@ def _spec(obj):
 
 def _template(obj):
     return _spec(obj).get("template") or {}
-
-
-def image_version(image):
-    """The Cilium version in an image reference: ``.../cilium:v1.17.9-250919@sha256:...`` -> ``1.17.9``."""
-    if not image:
-        return None
-    name = image.split("@", 1)[0]
-    tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else ""
-    match = VERSION_RE.match(tag)
-    return match.group(1) if match else None
 
 
 def _container_image(pod_spec, name):

@@ -16,13 +16,11 @@ from ansible_collections.azcni.cilium.plugins.module_utils._aks import migration
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster import Intent, desired_patch
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_fields import ipam_of
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_plan import plan
-from ansible_collections.azcni.cilium.plugins.module_utils._aks.credentials import DECODE_ERRORS, decode_credentials, parse
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
-from ansible_collections.azcni.cilium.plugins.module_utils._cilium.npm_analysis import (IDENTITY_LIMIT, Cluster, analyze,
-                                                                                        identity_estimate)
-from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError, K8sClient
-from ansible_collections.azcni.cilium.plugins.module_utils._k8s.config import K8sConfigError, load_configuration
-from ansible_collections.azcni.cilium.plugins.module_utils._k8s.disruption import drain_findings, surge_nodes
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium.images import agent_version
+
+# The in-cluster layers (_k8s, _cilium, the kubeconfig parser) are imported by the functions that reach the
+# cluster: aks_cilium_cluster imports this file for its gate, and a task with no migration step never calls it.
 
 COLLECTIONS = {
     "pods": "/api/v1/pods", "nodes": "/api/v1/nodes", "namespaces": "/api/v1/namespaces",
@@ -40,6 +38,10 @@ class Unreachable(Exception):
 
 def kube_client(az, params):
     """A K8sClient for the cluster: ``kubeconfig`` when given, else its credentials from Azure (in memory)."""
+    from ansible_collections.azcni.cilium.plugins.module_utils._aks.credentials import DECODE_ERRORS, decode_credentials, parse
+    from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sClient
+    from ansible_collections.azcni.cilium.plugins.module_utils._k8s.config import K8sConfigError, load_configuration
+
     kubeconfig = params.get("kubeconfig")
     if not kubeconfig:
         clusters = az.client("containerservice").managed_clusters
@@ -60,6 +62,8 @@ def kube_client(az, params):
 
 def read_cluster(client, with_policies):
     """The objects the checks need, one list per kind (a handful of GETs whatever the cluster size)."""
+    from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
+
     wanted = COLLECTIONS if with_policies else dict((k, COLLECTIONS[k]) for k in ("pods", "nodes", "budgets"))
     try:
         facts = dict((kind, client.list(path)[0]) for kind, path in wanted.items())
@@ -79,18 +83,14 @@ def read_cluster(client, with_policies):
 
 def cilium_version(agent):
     """The version in the cilium agent's image tag (``.../cilium:v1.17.9-250915`` -> ``1.17.9``), or None."""
-    containers = (((agent or {}).get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
-    for container in containers:
-        image = container.get("image") or ""
-        tag = image.rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else ""
-        version = tag.lstrip("v").split("-")[0]
-        if version and version[0].isdigit():
-            return version
-    return None
+    return agent_version(agent)
 
 
 def in_cluster_findings(cluster, facts):
     """(blockers, warnings) from the PodDisruptionBudgets and the Cilium identity count."""
+    from ansible_collections.azcni.cilium.plugins.module_utils._cilium.npm_analysis import IDENTITY_LIMIT, Cluster, identity_estimate
+    from ansible_collections.azcni.cilium.plugins.module_utils._k8s.disruption import drain_findings, surge_nodes
+
     surge = dict((p.get("name"), surge_nodes((p.get("upgradeSettings") or {}).get("maxSurge"), p.get("count")))
                  for p in (cluster.get("properties") or {}).get("agentPoolProfiles") or [])
     blockers, warnings = drain_findings(facts["budgets"], facts["pods"], facts["nodes"], surge)
@@ -133,6 +133,8 @@ def assess(az, params, cluster, the_plan, with_policies=True):
             blockers += more_blockers
             warnings += more_warnings
             if with_policies:
+                from ansible_collections.azcni.cilium.plugins.module_utils._cilium.npm_analysis import Cluster, analyze
+
                 view = Cluster(pods=facts["pods"], namespaces=facts["namespaces"], nodes=facts["nodes"],
                                services=facts["services"],
                                pod_cidrs=[c for c in [(((after.get("properties") or {}).get("networkProfile") or {})

@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium import images
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium import status as cilium_status
 from ansible_collections.azcni.cilium.tests.unit.plugins.module_utils.fake_module import FakeModule, run
 
@@ -214,7 +215,16 @@ def test_empty_daemonset_warns():
     ("registry:5000/cilium:1.16.16-1@sha256:ab", "1.16.16"),
 ])
 def test_image_version(image, version):
-    assert cilium_status.image_version(image) == version
+    assert images.image_version(image) == version
+
+
+def test_agent_version_is_the_first_container_that_names_one():
+    agent = daemonset()
+    containers = agent["spec"]["template"]["spec"]["containers"]
+    assert images.agent_version(agent) == "1.17.9"
+    containers.insert(0, {"name": "sidecar", "image": "busybox:latest"})
+    assert images.agent_version(agent) == "1.17.9"
+    assert images.agent_version(None) is None and images.agent_version({"spec": {}}) is None
 
 
 # --- collect and wait against a fake API --------------------------------------------------------

@@ -14,20 +14,16 @@ Private to this collection: names and signatures may change without notice.
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from collections import Counter
 
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium import acns
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium.images import image_version
-from ansible_collections.azcni.cilium.plugins.module_utils._cilium.limitations import check_workloads
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.module import common_problems
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.readiness import (
     daemonset_status, deployment_status, describe_pod, rollout_counters, selector_string)
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.resources import path
-from ansible_collections.azcni.cilium.plugins.module_utils._k8s.watch import ChangeWatch
 
 AGENT_CONTAINER = "cilium-agent"
 OPERATOR_CONTAINER = "cilium-operator"
@@ -329,53 +325,6 @@ def crash_looping(report):
             if any("container %s waiting: CrashLoopBackOff" % AGENT_CONTAINER in reason for reason in pod["reasons"])]
 
 
-# --- wait -----------------------------------------------------------------------------------------
-def _pump(changes, signals, stop):
-    """Forward "something changed" from one watch to ``signals`` (runs in a thread)."""
-    try:
-        for _change in changes:
-            if stop.is_set():
-                return
-            signals.put(True)
-    except Exception as exc:  # handed to the waiting thread, which raises it
-        signals.put(exc)
-
-
-def _next_change(signals, timeout):
-    """Block until at least one change (True), or ``timeout`` passes (False); a burst counts once."""
-    try:
-        signal = signals.get(timeout=timeout)
-    except queue.Empty:
-        return False
-    while True:
-        if isinstance(signal, Exception):
-            raise signal
-        try:
-            signal = signals.get_nowait()
-        except queue.Empty:
-            return True
-
-
-def _watches(client, snapshot, clock):
-    """(ChangeWatch, starting version) for what decides health: the two workloads and the agent pods."""
-    namespace = snapshot["namespace"]
-    watches = []
-    for kind, key in (("DaemonSet", "agent"), ("Deployment", "operator")):
-        watch = ChangeWatch(client, path(kind, namespace), field_selector="metadata.name=%s" % snapshot[key + "_name"],
-                            clock=clock)
-        watches.append((watch, _meta(snapshot[key]).get("resourceVersion")))
-    if snapshot["agent_selector"]:
-        watches.append((ChangeWatch(client, path("Pod", namespace), label_selector=snapshot["agent_selector"], clock=clock),
-                        snapshot["agent_pods_version"]))
-    for kind, key, name in (("DaemonSet", "envoy", acns.ENVOY_DAEMONSET), ("Deployment", "hubble_relay", acns.RELAY_DEPLOYMENT)):
-        if snapshot.get(key) is not None:
-            watches.append((ChangeWatch(client, path(kind, namespace), field_selector="metadata.name=%s" % name, clock=clock),
-                            _meta(snapshot[key]).get("resourceVersion")))
-    if snapshot.get("cilium_nodes") is not None:  # WireGuard keys appearing
-        watches.append((ChangeWatch(client, path("CiliumNode"), clock=clock), snapshot["cilium_nodes_version"]))
-    return watches
-
-
 def status(client, namespace="kube-system", agent="cilium", operator="cilium-operator", config_map="cilium-config",
            wait=False, timeout=300, ignore_warnings=False, clock=time.monotonic):
     """``evaluate(collect(...))``, repeated with ``wait`` until healthy or ``timeout`` seconds passed.
@@ -391,20 +340,15 @@ def status(client, namespace="kube-system", agent="cilium", operator="cilium-ope
     report = evaluate(snapshot, ignore_warnings)
     timed_out = False
     if wait and not report["healthy"] and not crash_looping(report):
-        signals, stop = queue.Queue(), threading.Event()
-        watches = _watches(client, snapshot, clock)
-        client.set_pool_size(4 + len(watches))  # the streaming watches besides the collections
-        for watch, version in watches:
-            threading.Thread(target=_pump, args=(watch.events(deadline, version), signals, stop), daemon=True).start()
-        try:
+        # only a waiting task starts watches and threads: a healthy cluster's task never loads them
+        from ansible_collections.azcni.cilium.plugins.module_utils._cilium.status_wait import wait_for_change
+
+        with wait_for_change(client, snapshot, deadline, clock) as changed:
             while not report["healthy"] and not crash_looping(report):
-                remaining = deadline - clock()
-                if remaining <= 0 or not _next_change(signals, remaining):
+                if not changed():
                     timed_out = True
                     break
                 report = evaluate(collect(client, namespace, agent, operator, config_map), ignore_warnings)
-        finally:
-            stop.set()
     report.update(waited=round(clock() - started, 3), timed_out=timed_out)
     return report
 
@@ -420,6 +364,8 @@ def run_status(module):
                         params["config_map"], wait=params["wait"], timeout=params["wait_timeout"],
                         ignore_warnings=params["ignore_warnings"])
         if params.get("check_workloads"):  # the limitations of this Cilium version, on the cluster's own workloads
+            from ansible_collections.azcni.cilium.plugins.module_utils._cilium.limitations import check_workloads
+
             report["workload_findings"] = check_workloads(module.client, report["version"], params["namespace"],
                                                           params["config_map"])
     except K8sApiError as exc:

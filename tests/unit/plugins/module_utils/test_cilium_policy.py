@@ -12,6 +12,7 @@ import time
 import pytest
 
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium import policy as cilium_policy
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium import policy_plan
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s import resources as k8s_resources
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
 from ansible_collections.azcni.cilium.tests.unit.plugins.module_utils.fake_module import Exited, FakeModule
@@ -123,19 +124,19 @@ def make_policy(doc, namespace=None):
 
 def test_desired_object_marks_ownership_and_hashes_content():
     doc = policy_doc("a")
-    doc["metadata"]["annotations"] = {"note": "x", cilium_policy.HASH_ANNOTATION: "stale"}
-    desired = cilium_policy.desired_object(make_policy(doc), "baseline")
+    doc["metadata"]["annotations"] = {"note": "x", policy_plan.HASH_ANNOTATION: "stale"}
+    desired = policy_plan.desired_object(make_policy(doc), "baseline")
     meta = desired["metadata"]
-    assert meta["labels"] == {cilium_policy.MANAGED_BY_LABEL: "azcni.cilium", cilium_policy.SET_LABEL: "baseline"}
+    assert meta["labels"] == {policy_plan.MANAGED_BY_LABEL: "azcni.cilium", policy_plan.SET_LABEL: "baseline"}
     assert meta["annotations"]["note"] == "x"
-    digest = meta["annotations"][cilium_policy.HASH_ANNOTATION]
+    digest = meta["annotations"][policy_plan.HASH_ANNOTATION]
     assert len(digest) == 32 and digest != "stale"
     # same content, same hash; one field fewer, another hash; another set, another hash
-    assert cilium_policy.desired_object(make_policy(doc), "baseline") == desired
+    assert policy_plan.desired_object(make_policy(doc), "baseline") == desired
     smaller = copy.deepcopy(doc)
     del smaller["metadata"]["annotations"]["note"]
-    assert cilium_policy.desired_object(make_policy(smaller), "baseline")["metadata"]["annotations"][cilium_policy.HASH_ANNOTATION] != digest
-    assert cilium_policy.desired_object(make_policy(doc), "other")["metadata"]["annotations"][cilium_policy.HASH_ANNOTATION] != digest
+    assert policy_plan.desired_object(make_policy(smaller), "baseline")["metadata"]["annotations"][policy_plan.HASH_ANNOTATION] != digest
+    assert policy_plan.desired_object(make_policy(doc), "other")["metadata"]["annotations"][policy_plan.HASH_ANNOTATION] != digest
 
 
 @pytest.mark.parametrize("live,desired,expected", [
@@ -149,7 +150,7 @@ def test_desired_object_marks_ownership_and_hashes_content():
     (None, {"a": 1}, False),
 ])
 def test_contains(live, desired, expected):
-    assert cilium_policy.contains(live, desired) is expected
+    assert policy_plan.contains(live, desired) is expected
 
 
 def server_copy(desired, **metadata):
@@ -162,10 +163,10 @@ def server_copy(desired, **metadata):
 
 def test_plan_classifies_each_policy():
     same, changed, new = (make_policy(policy_doc(n)) for n in ("same", "changed", "new"))
-    live_same = server_copy(cilium_policy.desired_object(same, "s"))
-    live_changed = server_copy(cilium_policy.desired_object(changed, "s"))
+    live_same = server_copy(policy_plan.desired_object(same, "s"))
+    live_changed = server_copy(policy_plan.desired_object(changed, "s"))
     live_changed["spec"]["ingress"][0]["fromEndpoints"] = [{"matchLabels": {"edited": "by-hand"}}]
-    actions = cilium_policy.plan([same, changed, new], [live_same, live_changed], "present", "s", prune=False)
+    actions = policy_plan.plan([same, changed, new], [live_same, live_changed], "present", "s", prune=False)
     assert [(a.op, a.outcome, a.policy.name) for a in actions] == [
         ("none", "unchanged", "same"), ("apply", "updated", "changed"), ("apply", "created", "new")]
 
@@ -173,42 +174,42 @@ def test_plan_classifies_each_policy():
 def test_plan_sees_removed_field_through_the_hash():
     full = policy_doc("a")
     full["spec"]["description"] = "old"
-    live = server_copy(cilium_policy.desired_object(make_policy(full), "s"))
+    live = server_copy(policy_plan.desired_object(make_policy(full), "s"))
     trimmed = make_policy(policy_doc("a"))  # description removed from the input
-    (action,) = cilium_policy.plan([trimmed], [live], "present", "s", prune=False)
+    (action,) = policy_plan.plan([trimmed], [live], "present", "s", prune=False)
     assert action.outcome == "updated"
 
 
 def test_plan_prunes_only_this_sets_own_policies():
     keep = make_policy(policy_doc("keep"))
-    ours_stale = server_copy(cilium_policy.desired_object(make_policy(policy_doc("stale", "other-ns")), "s"))
-    other_set = server_copy(cilium_policy.desired_object(make_policy(policy_doc("theirs")), "t"))
+    ours_stale = server_copy(policy_plan.desired_object(make_policy(policy_doc("stale", "other-ns")), "s"))
+    other_set = server_copy(policy_plan.desired_object(make_policy(policy_doc("theirs")), "t"))
     by_kubectl = server_copy(make_policy(policy_doc("manual")).body)
-    wide_stale = server_copy(cilium_policy.desired_object(make_policy(ccnp_doc("wide")), "s"))
+    wide_stale = server_copy(policy_plan.desired_object(make_policy(ccnp_doc("wide")), "s"))
     lives = [ours_stale, other_set, by_kubectl, wide_stale]
-    actions = cilium_policy.plan([keep], lives, "present", "s", prune=True)
+    actions = policy_plan.plan([keep], lives, "present", "s", prune=True)
     assert [(a.op, a.policy.ref) for a in actions] == [
         ("apply", "CiliumNetworkPolicy/ns/keep"),
         ("delete", "CiliumClusterwideNetworkPolicy/wide"),
         ("delete", "CiliumNetworkPolicy/other-ns/stale"),
     ]
-    assert [a.op for a in cilium_policy.plan([keep], lives, "present", "s", prune=False)] == ["apply"]
+    assert [a.op for a in policy_plan.plan([keep], lives, "present", "s", prune=False)] == ["apply"]
 
 
 def test_plan_absent_deletes_only_what_exists():
     there, gone = make_policy(policy_doc("there")), make_policy(policy_doc("gone"))
     live = server_copy(there.body)
-    actions = cilium_policy.plan([there, gone], [live], "absent", "s", prune=True)
+    actions = policy_plan.plan([there, gone], [live], "absent", "s", prune=True)
     assert [(a.op, a.outcome) for a in actions] == [("delete", "deleted"), ("none", "unchanged")]
 
 
 def test_list_scopes():
     few = [make_policy(policy_doc("a", "n%d" % (i % 3))) for i in range(10)]
-    assert cilium_policy.list_scopes(few, prune=False) == [(CNP, "n0"), (CNP, "n1"), (CNP, "n2")]
-    many = [make_policy(policy_doc("a", "n%d" % i)) for i in range(cilium_policy.MAX_NAMESPACE_LISTS + 1)]
-    assert cilium_policy.list_scopes(many + [make_policy(ccnp_doc("w"))], prune=False) == [(CNP, None), (CCNP, None)]
-    assert cilium_policy.list_scopes([make_policy(ccnp_doc("w"))], prune=False) == [(CCNP, None)]
-    assert cilium_policy.list_scopes([], prune=True) == [(CNP, None), (CCNP, None), ("ContainerNetworkLog", None)]
+    assert policy_plan.list_scopes(few, prune=False) == [(CNP, "n0"), (CNP, "n1"), (CNP, "n2")]
+    many = [make_policy(policy_doc("a", "n%d" % i)) for i in range(policy_plan.MAX_NAMESPACE_LISTS + 1)]
+    assert policy_plan.list_scopes(many + [make_policy(ccnp_doc("w"))], prune=False) == [(CNP, None), (CCNP, None)]
+    assert policy_plan.list_scopes([make_policy(ccnp_doc("w"))], prune=False) == [(CCNP, None)]
+    assert policy_plan.list_scopes([], prune=True) == [(CNP, None), (CCNP, None), ("ContainerNetworkLog", None)]
 
 
 def test_collection_paths():
@@ -226,7 +227,7 @@ class FakeClient(object):
     def __init__(self, objects=(), delay=0.0):
         self.objects = {}
         for obj in objects:
-            self.objects[cilium_policy.policy_from_live(dict(obj)).path] = copy.deepcopy(obj)
+            self.objects[policy_plan.policy_from_live(dict(obj)).path] = copy.deepcopy(obj)
         self.log = []
         self.errors = {}  # path -> K8sApiError raised by apply/delete of that path (dry runs too)
         self.write_errors = {}  # path -> K8sApiError raised by a real (not dry-run) apply of that path
@@ -294,19 +295,19 @@ def test_service_applies_with_ssa_strict_and_its_field_manager():
     client = FakeClient()
     service = cilium_policy.PolicyService(client, "mgr", force_conflicts=True, concurrency=1)
     policy = make_policy(policy_doc("a"))
-    (result,) = service.execute(cilium_policy.plan([policy], [], "present", "s", False))
+    (result,) = service.execute(policy_plan.plan([policy], [], "present", "s", False))
     assert client.log == [("APPLY", policy.path, False, "mgr", True, "Strict")]
     assert result["outcome"] == "created" and result["before"] == {}
-    assert result["after"]["metadata"]["labels"][cilium_policy.SET_LABEL] == "s"
+    assert result["after"]["metadata"]["labels"][policy_plan.SET_LABEL] == "s"
     assert "managedFields" not in result["after"]["metadata"] and "status" not in result["after"]
 
 
 def test_service_check_mode_dry_runs_applies_and_sends_no_delete():
-    ours = server_copy(cilium_policy.desired_object(make_policy(policy_doc("old")), "s"))
+    ours = server_copy(policy_plan.desired_object(make_policy(policy_doc("old")), "s"))
     client = FakeClient([ours])
     service = cilium_policy.PolicyService(client, "mgr", check_mode=True)
-    live = service.fetch(cilium_policy.list_scopes([], prune=True))
-    actions = cilium_policy.plan([make_policy(policy_doc("new"))], live, "present", "s", True)
+    live = service.fetch(policy_plan.list_scopes([], prune=True))
+    actions = policy_plan.plan([make_policy(policy_doc("new"))], live, "present", "s", True)
     results = service.execute(actions)
     assert [r["outcome"] for r in results] == ["created", "deleted"]
     assert client.writes() == []
@@ -319,20 +320,20 @@ def test_service_reports_failures_per_policy_and_continues():
     good, bad = make_policy(policy_doc("good")), make_policy(policy_doc("bad"))
     client = FakeClient()
     client.errors[bad.path] = conflict()
-    results = cilium_policy.PolicyService(client, "mgr", concurrency=4).execute(cilium_policy.plan([bad, good], [], "present", "s", False))
+    results = cilium_policy.PolicyService(client, "mgr", concurrency=4).execute(policy_plan.plan([bad, good], [], "present", "s", False))
     assert [r["outcome"] for r in results] == ["failed", "created"]
     assert results[0]["error"].endswith("(HTTP 409 Conflict)") and results[0]["status"] == 409
     assert good.path in client.objects
 
 
 def test_service_runs_applies_before_deletes_with_bounded_concurrency():
-    stale = [server_copy(cilium_policy.desired_object(make_policy(policy_doc("old%d" % i)), "s")) for i in range(6)]
+    stale = [server_copy(policy_plan.desired_object(make_policy(policy_doc("old%d" % i)), "s")) for i in range(6)]
     for obj in stale:
         obj["kind"] = CNP
     client = FakeClient(stale, delay=0.02)
     new = [make_policy(policy_doc("new%d" % i)) for i in range(12)]
     service = cilium_policy.PolicyService(client, "mgr", concurrency=3)
-    results = service.execute(cilium_policy.plan(new, stale, "present", "s", prune=True))
+    results = service.execute(policy_plan.plan(new, stale, "present", "s", prune=True))
     verbs = [e[0] for e in client.log]
     assert verbs == ["APPLY"] * 12 + ["DELETE"] * 6
     assert client.max_active == 3 and client.pool_size == 3

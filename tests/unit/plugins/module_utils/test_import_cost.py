@@ -61,6 +61,12 @@ def test_aks_kubeconfig_loads_the_kubeconfig_parser_and_nothing_of_the_cluster_s
     assert offenders(modules, tuple(p for p in NEVER_AT_IMPORT if p != "yaml") + (UTILS + "_k8s", UTILS + "_cilium")) == []
 
 
+def test_cilium_status_loads_neither_the_watches_nor_the_workload_checks_at_import():
+    # both are used only with wait (and an unhealthy cluster) or check_workloads
+    assert offenders(loaded_by("cilium_status"), (UTILS + "_cilium.status_wait", UTILS + "_cilium.limitations",
+                                                  UTILS + "_k8s.watch")) == []
+
+
 def test_cilium_policy_does_not_load_the_status_engine():
     assert offenders(loaded_by("cilium_policy"), NOT_FOR_POLICY) == []
 

@@ -6,6 +6,7 @@ was stored; then a re-run converges (the set completes, or nothing more is sent)
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 
@@ -23,6 +24,18 @@ def cnp(name, namespace):
             "spec": {"endpointSelector": {"matchLabels": {"app": name}},
                      "ingress": [{"fromEndpoints": [{"matchLabels": {"role": "client"}}],
                                   "toPorts": [{"ports": [{"port": "8080", "protocol": "TCP"}]}]}]}}
+
+
+@contextlib.contextmanager
+def slow_rollouts(cluster):
+    """Pods take a while to be ready, so a restart's rollouts are still going when its watches start (else the
+    first list may already show them done, no watch is needed, and the faults on the watches are never met)."""
+    before = cluster.control("settings")["pod_ready_delay"]
+    cluster.control("settings", pod_ready_delay=0.5)
+    try:
+        yield
+    finally:
+        cluster.control("settings", pod_ready_delay=before)
 
 
 def make_namespace(cluster, name):
@@ -118,11 +131,16 @@ def test_a_restart_survives_watch_errors_and_says_it_changed(emulator, run_playb
     task = [("restart", "azcni.cilium.cilium_restart", {"targets": ["operator"], "wait_timeout": 120})]
     cluster.add_fault(method="GET", path="/deployments$", status=500, count=1, skip=1)
     cluster.add_fault(method="GET", path="/deployments$", status=429, count=1, skip=0)
-    batch = run_batch(run_playbook, emulator, task, clusters=[cluster], module_defaults=defaults)
+    started = time.time()
+    with slow_rollouts(cluster):
+        batch = run_batch(run_playbook, emulator, task, clusters=[cluster], module_defaults=defaults)
+    met = sorted(e["status"] for e in cluster.requests() if e["method"] == "GET" and e["status"] in (429, 500)
+                 and e["path"].endswith("/deployments") and e["time"] >= started)
     cluster.clear_faults()
     result = batch.task("restart")
     assert batch.result.status("restart") == "changed", result.get("msg")
     assert [w["method"] for w in batch.writes("restart")] == ["PATCH"]
+    assert met == [429, 500], met  # the watch errors were met, and survived
     count("survived", "converged")
 
 
@@ -176,8 +194,10 @@ def test_a_second_410_on_the_relist_during_a_restart_is_survived(emulator, run_p
     task = [("restart410", "azcni.cilium.cilium_restart", {"targets": ["agent", "operator"], "wait_timeout": 120})]
     for kind in ("daemonsets", "deployments"):  # skip the first list: the watch and the re-list after it get 410
         cluster.add_fault(method="GET", path="/%s$" % kind, status=410, count=2, skip=1)
-    batch = run_batch(run_playbook, emulator, task, clusters=[cluster], module_defaults=defaults)
-    gone = [e for e in cluster.requests() if e["method"] == "GET" and e["status"] == 410]
+    started = time.time()
+    with slow_rollouts(cluster):
+        batch = run_batch(run_playbook, emulator, task, clusters=[cluster], module_defaults=defaults)
+    gone = [e for e in cluster.requests() if e["method"] == "GET" and e["status"] == 410 and e["time"] >= started]
     cluster.clear_faults()
     result = batch.task("restart410")
     assert batch.result.status("restart410") == "changed", result.get("msg")

@@ -476,7 +476,7 @@ reasons:
 
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_runner import run_cluster
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureModule
-from ansible_collections.azcni.cilium.plugins.module_utils._migration.runner import gate
+from ansible_collections.azcni.cilium.plugins.module_utils._migration.gate import gate
 
 POOL_SPEC = dict(
     name=dict(type="str"),

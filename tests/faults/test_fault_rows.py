@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 import time
 
 import pytest
@@ -333,4 +334,33 @@ def test_a_failed_pool_of_a_succeeded_cluster_is_repaired_by_the_cluster_task(ro
     assert second.result.status("pool-cpf") == "ok" and second.writes("pool-cpf") == []
     assert rows["after"]["cpf"] == "Succeeded"
     converged(rows, "pool-cpf", "cluster-cpf")
+    count("survived", "converged")
+
+
+def test_a_killed_kubeconfig_write_is_cleaned_up_and_tls_off_warns_once_per_task(emulator, run_playbook, cluster, tmp_path):
+    """Row 10: the temp file a killed kubeconfig write left (0600, maybe half a credential) is removed by the next
+    run, which changes nothing else; turning TLS verification off says so once per task, on both layers."""
+    path = tmp_path / "kube" / "config"
+    task = ("kubeconfig", "azcni.cilium.aks_kubeconfig", {"name": cluster.name, "resource_group": cluster.resource_group,
+                                                          "path": str(path)})
+    first = run_batch(run_playbook, emulator, [task])
+    assert first.result.status("kubeconfig") == "changed" and path.exists()
+    orphan = path.parent / ".config.k1ll3d.tmp"  # what the writer's mkstemp left when kill -9 hit mid-write
+    orphan.write_text("users: [{name: half, user: {token: secret-part")
+    os.chmod(str(orphan), 0o600)
+    unrelated = path.parent / ".other.x.tmp"  # another file's temp: not ours to remove
+    unrelated.write_text("")
+    tls_off = [("info", "azcni.cilium.aks_cilium_cluster_info", {"name": cluster.name, "resource_group": cluster.resource_group,
+                                                                 "cert_validation_mode": "ignore"}),
+               ("status", "azcni.cilium.cilium_status", {"kubeconfig": cluster.kubeconfig_path, "validate_certs": False})]
+    second = run_batch(run_playbook, emulator, [task] + tls_off, clusters=[cluster])
+    assert second.result.status("kubeconfig") == "ok"  # the same credentials: nothing to write
+    assert not orphan.exists() and unrelated.exists()
+    for name, prefix in (("info", "TLS verification of Azure endpoints is off"),
+                         ("status", "TLS verification of the Kubernetes API server is off")):
+        result = second.task(name)
+        assert second.result.status(name) == "ok", result.get("msg")
+        warned = [w for w in result.get("warnings") or [] if w.startswith(prefix)]
+        assert len(warned) == 1, result.get("warnings")
+        assert second.writes(name) == []
     count("survived", "converged")

@@ -30,7 +30,10 @@ description:
     example the default 10.0.0.0/16 in a 10.0.0.0/8 VNet), with a warning naming C(service-cidr-in-vnet)."
   - Updates merge the options onto the cluster Azure returned and send the whole cluster back only when
     something differs, so settings the task does not mention are kept, never reset. An unchanged
-    cluster sends no write request.
+    cluster sends no write request, unless the cluster or one of its node pools is left in
+    C(provisioningState) C(Failed) or C(Canceled); then the cluster's own model is sent again (operation
+    V(reconcile), as C(az aks update) with no changes does; AKS reconciles the pools with the cluster) and the
+    task reports C(changed).
   - Changes AKS cannot make (service CIDR, DNS service IP, DNS prefix, location, turning overlay off,
     the data plane back to azure, the subnets, VM size, zones, max_pods or pod IP allocation mode of an
     existing pool, a Kubernetes downgrade) fail before the call with the reason.

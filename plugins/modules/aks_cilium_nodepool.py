@@ -25,7 +25,12 @@ description:
     (room for O(max_count) (or O(count)) nodes times C(ceil((max_pods + 1) / 16)) /28 blocks with Static Block,
     times O(max_pods) addresses with dynamic allocation, the shortfall stated) and C(node-subnet-capacity)."
   - Updates merge the options onto the pool Azure returned and send the whole pool back only when something
-    differs; settings the task does not mention are kept. An unchanged pool sends no write request.
+    differs; settings the task does not mention are kept. An unchanged pool sends no write request, unless its
+    C(provisioningState) is C(Failed) or C(Canceled); then the pool's own model is sent again (operation
+    V(reconcile), as C(az aks nodepool update) with no changes does), which makes AKS reconcile it, and the task
+    reports C(changed) (in check mode too, without the write).
+  - A failure after a write was stored (the pool PUT or DELETE accepted, subnet role assignments made) reports
+    C(changed=true) with C(stored_operations) naming those writes.
   - Changes AKS cannot make on an existing pool (node or pod subnet, max_pods, VM size, zones, OS type,
     allocation mode) fail before the call with the reason; add a new pool instead.
 author:
@@ -210,10 +215,17 @@ subnet_usage:
       description: Addresses left.
       type: int
 operations:
-  description: The operation performed (planned, in check mode), V(create), V(update) or V(delete); empty when none.
+  description: The operation performed (planned, in check mode), V(create), V(update), V(reconcile) (a Failed or
+    Canceled pool sent its own model again) or V(delete); empty when none.
   returned: always
   type: list
   elements: str
+stored_operations:
+  description: On a failure, the writes Azure had accepted before it (the task then reports C(changed=true)).
+  returned: on failure, when a write was stored
+  type: list
+  elements: str
+  sample: ["update of pool user1"]
 changes:
   description: The pool fields that change.
   returned: when O(state=present)

@@ -83,6 +83,37 @@ def test_failed_operation_body(emulator, raw, sdk, group):
     assert status["status"] == "Failed" and status["error"]["code"] and status["error"]["message"]
 
 
+@pytest.mark.parametrize("ending", ["Failed", "Canceled"])
+def test_an_agent_pool_operation_that_ends_failed_leaves_the_pool_failed(emulator, raw, sdk, group, ending):
+    """lro= on an agentPools PUT: the operation ends so with an error, the pool's provisioningState says so;
+    a PUT of the pool's own model, or of the cluster's (AKS reconciles the pools with it), repairs it."""
+    name = unique("poolfail")
+    sdk.aks.managed_clusters.begin_create_or_update(group, name, cluster_body()).result()
+    url = "%s/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ContainerService/managedClusters/%s/agentPools/" \
+          "user1?api-version=2026-08-01" % (raw.base, sdk.subscription_id, group, name)
+    body = {"properties": {"count": 2, "mode": "User", "vmSize": "Standard_D4s_v5", "osType": "Linux"}}
+    emulator.add_fault(method="PUT", path="/agentPools/user1$", lro=ending,
+                       error={"code": "QuotaExceeded", "message": "injected: not enough cores"})
+    reply = raw.put(url, json=body)
+    assert reply.status_code == 201 and reply.json()["properties"]["provisioningState"] == "Creating"
+    status = raw.get(reply.headers["Azure-AsyncOperation"]).json()
+    assert status["status"] == ending and status["error"] == {"code": "QuotaExceeded", "message": "injected: not enough cores"}
+    pool = raw.get(url).json()
+    assert pool["properties"]["provisioningState"] == ending and pool["properties"]["count"] == 2  # the model is stored
+    assert sdk.aks.managed_clusters.get(group, name).properties.provisioning_state == "Succeeded"  # only the pool moved
+
+    again = raw.put(url, json={"properties": pool["properties"]})  # its own model, as az aks nodepool update sends
+    assert again.status_code == 200 and raw.get(again.headers["Azure-AsyncOperation"]).json()["status"] == "Succeeded"
+    assert raw.get(url).json()["properties"]["provisioningState"] == "Succeeded"
+
+    emulator.add_fault(method="PUT", path="/agentPools/user1$", lro=ending)
+    raw.put(url, json={"properties": dict(pool["properties"], count=3)})
+    assert raw.get(url).json()["properties"]["provisioningState"] == ending
+    cluster = sdk.aks.managed_clusters.get(group, name).as_dict()
+    repaired = sdk.aks.managed_clusters.begin_create_or_update(group, name, cluster).result()
+    assert [p.provisioning_state for p in repaired.agent_pool_profiles] == ["Succeeded", "Succeeded"]
+
+
 def test_slow_provisioning_polls_at_retry_after(emulator, sdk, group):
     name = unique("slow")
     emulator.add_fault(method="PUT", path="/managedClusters/%s$" % name, provision_delay=1.5)

@@ -26,8 +26,21 @@ from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import 
 from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_paths
 
 TERMINAL_STATES = ("succeeded", "failed", "canceled")
+FAILED_STATES = ("failed", "canceled")
 MIGRATION_OPERATIONS = ("remove-policy", "migrate-ipam", "migrate-dataplane")
 VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
+
+
+def failed_parts(cluster):
+    """What of the cluster is left Failed or Canceled ("cluster in provisioningState Failed", "pool x in ...")."""
+    if cluster is None:
+        return []
+    parts = ["cluster in provisioningState %s" % provisioning_state(cluster)] \
+        if provisioning_state(cluster).lower() in FAILED_STATES else []
+    for pool in (cluster.get("properties") or {}).get("agentPoolProfiles") or []:
+        if str(pool.get("provisioningState") or "").lower() in FAILED_STATES:
+            parts.append("pool %s in provisioningState %s" % (pool.get("name"), pool["provisioningState"]))
+    return parts
 
 
 class ClusterRunner(object):
@@ -162,13 +175,13 @@ class ClusterRunner(object):
         intent = Intent.from_params(params, existing)
         patch = desired_patch(intent, existing)
         the_plan = plan(existing, patch, intent)
-        state = provisioning_state(existing).lower() if existing is not None else ""
-        if state in ("failed", "canceled") and not the_plan.steps and not the_plan.reasons:
-            # AKS reconciles a failed cluster when it is sent its own model again (what `az aks update` with no
-            # changes does): the same model is not "converged" while the cluster is Failed
+        failed = failed_parts(existing)
+        if failed and not the_plan.steps and not the_plan.reasons:
+            # AKS reconciles a failed cluster, and its failed pools with it, when it is sent its own model again
+            # (what `az aks update` with no changes does): the same model is not "converged" while they are Failed
             the_plan.steps.append(Step("reconcile", {}))
-            self.az.warn("Cluster %s/%s is in provisioningState %s: sending its model again to reconcile it."
-                         % (self.rg, self.name, provisioning_state(existing)))
+            self.az.warn("Cluster %s/%s: %s; sending its model again to reconcile it."
+                         % (self.rg, self.name, ", ".join(failed)))
         if the_plan.reasons:  # what AKS cannot do at all comes before how the request is written
             self.az.fail_json(msg="Cannot apply the requested changes to cluster %s/%s, nothing was changed: %s"
                                   % (self.rg, self.name, "; ".join(the_plan.reasons)), reasons=the_plan.reasons)

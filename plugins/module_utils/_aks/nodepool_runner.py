@@ -23,6 +23,7 @@ from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import 
 from ansible_collections.azcni.cilium.plugins.module_utils._common import diff_paths
 
 TERMINAL_STATES = ("succeeded", "failed", "canceled")
+FAILED_STATES = ("failed", "canceled")
 
 
 class NodePoolRunner(object):
@@ -124,6 +125,7 @@ class NodePoolRunner(object):
             return result
         poller = self._azure("Deleting the pool", self.az.call, self.pools.begin_delete, self.rg, self.cluster_name,
                              existing["name"])
+        self.az.accepted("delete of pool %s" % existing["name"])
         if self.params.get("wait", True):
             self._azure("Deleting the pool", self.az.wait, poller, what="deletion of pool %s" % self.name)
         return result
@@ -139,29 +141,40 @@ class NodePoolRunner(object):
         before, after = view(existing), view(merged)
         changes = diff_paths(before, after)
         operation = "create" if existing is None else "update"
+        state = str((existing or {}).get("provisioningState") or "")
+        reconcile = not changes and state.lower() in FAILED_STATES
+        if reconcile:
+            # AKS reconciles a failed pool when it is sent its own model again (what `az aks nodepool update`
+            # with no changes does): the same model is not "converged" while the pool is Failed
+            operation = "reconcile"
+            self.az.warn("Pool %s of cluster %s/%s is in provisioningState %s: sending its model again to reconcile "
+                         "it." % (self.name, self.rg, self.cluster_name, state))
+        write = bool(changes) or reconcile
         grant = plan_for_pool(self.az, cluster, merged, skip=self.params.get("skip_subnet_role_assignment")) \
             if cluster is not None else None
         missing = bool(grant and grant.missing)
-        result = self._result(bool(changes) or missing, ([operation] if changes else []) +
+        result = self._result(write or missing, ([operation] if write else []) +
                               ([grant.OPERATION] if missing else []), before, after)
         if missing and "diff" in result:
             result["diff"]["after"] = dict(after, subnet_role_assignments=grant.diff())
         result["changes"] = changes
         result["subnet_role_assignments"] = grant.report("planned") if grant else []
         name = existing["name"] if existing else self.name
-        if self.az.check_mode or not (changes or missing):
+        if self.az.check_mode or not (write or missing):
             result["pool"] = pool_resource(cluster or {"id": ""}, name, existing if not changes else merged)
             result["subnet_usage"] = subnet_usage(usages, merged)
             return result
         if missing:  # the identity needs its rights on the subnets before nodes join them (az's order)
-            grant.run(cluster)
+            if grant.run(cluster):
+                self.az.accepted("role assignments of pool %s" % name)
             result["subnet_role_assignments"] = grant.report("created")
-        if not changes:
+        if not write:
             result["pool"] = pool_resource(cluster, name, existing)
             result["subnet_usage"] = subnet_usage(usages, merged)
             return result
         poller = self._azure("Writing the pool", self.az.call, self.pools.begin_create_or_update, self.rg,
                              self.cluster_name, name, body=put_body(merged))
+        self.az.accepted("%s of pool %s" % (operation, name))
         if self.params.get("wait", True):
             written = self._azure("Writing the pool", self.az.wait, poller, what="%s of pool %s" % (operation, name))
             usages = self.read_usage(merged)  # the new nodes now hold their addresses

@@ -78,6 +78,8 @@ def put_pool(arm, request, sub, rg, name, pool):
     pools = [raw if p is existing else p for p in cluster["properties"]["agentPoolProfiles"]]
     updated = _with_pools(arm, cluster, pools if existing else pools + [raw])
     rules.validate(rules.Change(arm.store, updated, cluster, {}, arm.ops.pending_for(cluster["id"])))
+    # a pool operation moves only the pool's provisioningState: the cluster keeps its own (AKS reports both)
+    updated["properties"]["provisioningState"] = cluster["properties"].get("provisioningState", "Succeeded")
     for item in updated["properties"]["agentPoolProfiles"]:
         old = find(cluster, item["name"])
         item["provisioningState"] = (old or {}).get("provisioningState", "Succeeded")

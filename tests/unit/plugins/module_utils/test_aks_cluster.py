@@ -656,6 +656,24 @@ def test_runner_waits_for_a_cluster_mid_operation_before_comparing():
     assert result["waited_for_pending_operation"] and not result["changed"]
 
 
+@pytest.mark.parametrize("where", ["cluster", "system", "user1"])
+@pytest.mark.parametrize("state", ["Failed", "Canceled"])
+def test_runner_reconciles_a_failed_cluster_or_pool_by_sending_its_own_model(where, state):
+    """AKS reconciles the cluster and its pools on a PUT of the same model (az aks update with no changes)."""
+    cluster = returned_cluster()
+    parts = [cluster["properties"]] + cluster["properties"]["agentPoolProfiles"]
+    next(p for p in parts if p.get("name", "cluster") == where)["provisioningState"] = state
+    arm = FakeArm(cluster)
+    checked = run(arm, check_mode=True)
+    assert checked["changed"] and checked["operations"] == ["reconcile"] and arm.writes == []
+    result = run(arm)
+    assert result["changed"] and result["operations"] == ["reconcile"]
+    [(method, body)] = arm.writes
+    assert method == "PUT" and body == aks_cluster_fields.strip_read_only(returned_cluster())  # its own model, read-only fields out
+    arm.log.clear()
+    assert not run(arm)["changed"] and arm.writes == []  # reconciled: converged
+
+
 def test_runner_times_out_waiting_with_a_clear_message():
     arm = FakeArm(returned_cluster(), states=["Updating"] * 50)
     with pytest.raises(Failed) as failure:

@@ -73,7 +73,7 @@ class Rule:
     rule_id: str
     check: object
     message: str
-    needs_vnet: bool = False
+    needs_network: bool = False  # runs once the network reads are in the facts (a cluster's VNet, a pool's subnet usage)
     warning: bool = False  # reported in the result's warnings; never fails the task
 
 

@@ -325,20 +325,20 @@ RULES = (
     Rule("pod-service-overlap", _pod_service_overlap,
          "pod_cidr and service_cidr must not overlap"),
     Rule("subnets-exist", _subnets_exist,
-         "the node and pod subnets must exist in their VNet", needs_vnet=True),
+         "the node and pod subnets must exist in their VNet", needs_network=True),
     Rule("node-subnet-not-delegated", _node_subnet_not_delegated,
-         "the node subnet must not be delegated (AKS fails with SubnetIsDelegated)", needs_vnet=True),
+         "the node subnet must not be delegated (AKS fails with SubnetIsDelegated)", needs_network=True),
     Rule("subnet-capacity", _subnet_capacity,
          "the node subnet needs an IP per node plus one (in node_subnet mode also max_pods per node), a pod subnet %d "
          "IPs per node plus one batch" % POD_IPS_PER_NODE,
-         needs_vnet=True),
+         needs_network=True),
     Rule("vnet-overlap", _vnet_overlap,
-         "an overlay pod_cidr must not overlap the address space of the cluster's VNet", needs_vnet=True),
+         "an overlay pod_cidr must not overlap the address space of the cluster's VNet", needs_network=True),
     Rule("service-cidr-subnet-overlap", _service_cidr_on_subnet,
-         "service_cidr must not overlap any subnet of the cluster's VNet", needs_vnet=True),
+         "service_cidr must not overlap any subnet of the cluster's VNet", needs_network=True),
     Rule("service-cidr-in-vnet", _service_cidr_in_vnet,
          "service_cidr lies in the VNet's address space; AKS accepts that while it misses every subnet, but a subnet "
-         "added there later will collide with the cluster's service IPs", needs_vnet=True, warning=True),
+         "added there later will collide with the cluster's service IPs", needs_network=True, warning=True),
 )
 
 
@@ -366,7 +366,7 @@ ALLOCATION_RULES = (
 RULES = RULES + ALLOCATION_RULES
 RULES += tuple(Rule(*row) for row in acns.RULES)  # Advanced Container Networking Services: _aks/acns.py
 
-VNET_RULE_IDS = tuple(rule.rule_id for rule in RULES if rule.needs_vnet)
+VNET_RULE_IDS = tuple(rule.rule_id for rule in RULES if rule.needs_network)
 
 
 def failure(rule, detail):
@@ -379,7 +379,7 @@ def failure(rule, detail):
 def _broken(facts, rules, warning):
     found = []
     for rule in rules:
-        if rule.warning != warning or (rule.needs_vnet and facts.vnet is None):
+        if rule.warning != warning or (rule.needs_network and facts.vnet is None):
             continue
         detail = rule.check(facts)
         if detail:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_facts import (
-    MAX_PODS_MAX, MAX_PODS_MIN, POOL_NAME_MAX, STATIC_BLOCK_MIN_VERSION, _subnet, _vnet_key)
+    MAX_PODS_MAX, MAX_PODS_MIN, POOL_NAME_MAX, STATIC_BLOCK_MIN_VERSION, Rule, _subnet, _vnet_key)
 # the same subnet and max_pods rules as for the cluster's own pools (their facts have the same fields)
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_rules import _max_pods_range, _subnet_id_format, _subnets_different
 
@@ -54,14 +54,6 @@ class PoolFacts:
     # subnet id (lowercase) -> {"name", "limit", "in_use"}: the Network RP's usage of the pool's subnets
     subnets: dict | None = None
     current_count: int = 0  # nodes the pool has now (0 for a new pool): they already hold their addresses
-
-
-@dataclass(frozen=True)
-class Rule:
-    rule_id: str
-    check: object
-    message: str
-    needs_network: bool = False
 
 
 def allocation_mode(pool_profile):

@@ -642,7 +642,7 @@ def test_runner_check_mode_plans_the_create_while_the_vnet_does_not_exist_yet(vn
     assert result["diff"]["after"]["agentPoolProfiles"]["nodepool1"]["podSubnetID"] == PODS
     [warning] = az.warnings
     assert "does not exist yet" in warning and ("VNet vnet not found" if vnet is None else "has no pod_subnet_id pods") in warning
-    assert all(rule.rule_id in warning for rule in RULES if rule.needs_vnet)
+    assert all(rule.rule_id in warning for rule in RULES if rule.needs_network)
 
     with pytest.raises(Failed) as failure:  # every other rule still runs
         run(FakeArm(vnet=vnet), check_mode=True, **dict(options, service_cidr="10.0.0.0/8", dns_service_ip="10.0.0.10"))

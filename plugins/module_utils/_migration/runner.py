@@ -81,11 +81,6 @@ def read_cluster(client, with_policies):
     return facts
 
 
-def cilium_version(agent):
-    """The version in the cilium agent's image tag (``.../cilium:v1.17.9-250915`` -> ``1.17.9``), or None."""
-    return agent_version(agent)
-
-
 def in_cluster_findings(cluster, facts):
     """(blockers, warnings) from the PodDisruptionBudgets and the Cilium identity count."""
     from ansible_collections.azcni.cilium.plugins.module_utils._cilium.npm_analysis import IDENTITY_LIMIT, Cluster, identity_estimate
@@ -128,7 +123,7 @@ def assess(az, params, cluster, the_plan, with_policies=True):
             blockers.append(arm.finding("cluster-unreachable", "the in-cluster checks could not run: %s" % exc,
                                         "managedCluster/%s" % cluster.get("name")))
         else:
-            current["cilium_version"] = cilium_version(facts.get("agent"))
+            current["cilium_version"] = agent_version(facts.get("agent"))
             more_blockers, more_warnings = in_cluster_findings(cluster, facts)
             blockers += more_blockers
             warnings += more_warnings

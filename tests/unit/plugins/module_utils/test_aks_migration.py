@@ -13,6 +13,7 @@ from ansible_collections.azcni.cilium.plugins.module_utils._aks import cluster_r
 from ansible_collections.azcni.cilium.plugins.module_utils._aks import migration
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.inventory import host_vars
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium import images
 from ansible_collections.azcni.cilium.plugins.module_utils._migration import runner
 from ansible_collections.azcni.cilium.tests.unit.plugins.module_utils.test_aks_cluster import (
     Failed, FakeArm, FakeAz, plan_for, returned_cluster)
@@ -164,7 +165,7 @@ def test_identity_count_near_the_limit(monkeypatch):
 def test_cilium_version_from_the_agent_image():
     agent = {"spec": {"template": {"spec": {"containers": [
         {"image": "mcr.microsoft.com/containernetworking/cilium/cilium:v1.17.9-250915"}]}}}}
-    assert runner.cilium_version(agent) == "1.17.9" and runner.cilium_version(None) is None
+    assert images.agent_version(agent) == "1.17.9" and images.agent_version(None) is None
 
 
 # --- the gate in aks_cilium_cluster ----------------------------------------------------------------------

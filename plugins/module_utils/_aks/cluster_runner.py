@@ -222,14 +222,13 @@ class ClusterRunner(object):
     def wait_for_wireguard(self):
         """Turning WireGuard on restarts the Cilium agents: wait for that rollout and for every node's key."""
         # the Kubernetes layer is imported only here: a task that does not turn WireGuard on never loads it
-        from ansible_collections.azcni.cilium.plugins.module_utils._aks.acns_rollout import (
-            WireGuardWaitError, cluster_client, wait_for_wireguard)
+        from ansible_collections.azcni.cilium.plugins.module_utils._aks import acns_rollout
 
         timeout = self.params.get("wait_timeout") or 1800
         try:
-            client = cluster_client(self.az, self.clusters, self.rg, self.name)
-            return wait_for_wireguard(client, timeout, clock=self._clock, sleep=self._sleep)
-        except WireGuardWaitError as exc:
+            client = acns_rollout.cluster_client(self.az, self.clusters, self.rg, self.name)
+            return acns_rollout.wait_for_wireguard(client, timeout, clock=self._clock, sleep=self._sleep)
+        except acns_rollout.WireGuardWaitError as exc:
             self.az.fail_json(msg="Cluster %s/%s was updated, but %s" % (self.rg, self.name, exc), changed=True)
 
     def check_migration(self, existing, the_plan):

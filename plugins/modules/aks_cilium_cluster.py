@@ -476,7 +476,6 @@ reasons:
 
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.cluster_runner import run_cluster
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureModule
-from ansible_collections.azcni.cilium.plugins.module_utils._migration.gate import gate
 
 POOL_SPEC = dict(
     name=dict(type="str"),
@@ -529,7 +528,13 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    run_cluster(AzureModule(ARGUMENT_SPEC, supports_check_mode=True), gate=gate)
+    def in_cluster(*args, **kwargs):
+        # imported only when a migration is planned: a task that migrates nothing loads neither _cilium nor _k8s
+        from ansible_collections.azcni.cilium.plugins.module_utils._cilium.migration_checks import cluster_checks
+
+        return cluster_checks(*args, **kwargs)
+
+    run_cluster(AzureModule(ARGUMENT_SPEC, supports_check_mode=True), in_cluster=in_cluster)
 
 
 if __name__ == "__main__":

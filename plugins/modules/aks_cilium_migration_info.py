@@ -218,8 +218,9 @@ suggested_policies:
   elements: dict
 """
 
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.migration_runner import run_migration_info
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureModule
-from ansible_collections.azcni.cilium.plugins.module_utils._migration.runner import run_migration_info
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium.migration_checks import cluster_checks
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -233,7 +234,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    run_migration_info(AzureModule(ARGUMENT_SPEC, supports_check_mode=True))
+    run_migration_info(AzureModule(ARGUMENT_SPEC, supports_check_mode=True), in_cluster=cluster_checks)
 
 
 if __name__ == "__main__":

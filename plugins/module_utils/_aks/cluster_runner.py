@@ -49,7 +49,7 @@ class ClusterRunner(object):
     def __init__(self, az, sleep=time.sleep, clock=time.monotonic, gate=None):
         self.az = az
         # gate(az, params, cluster, plan) -> (standing blockers, accepted blockers, warnings): the migration
-        # checks, which need the cluster's own objects; given by the module (see _migration.runner)
+        # checks, which need the cluster's own objects (see migration_gate)
         self.gate = gate
         self.params = az.params
         self.rg = self.params["resource_group"]
@@ -262,5 +262,15 @@ class ClusterRunner(object):
         return self._azure("Operation %s on cluster" % step.operation, self.az.wait, poller, what=what) or body
 
 
-def run_cluster(az, gate=None):
-    az.exit_json(**ClusterRunner(az, gate=gate).run())
+def migration_gate(in_cluster):
+    """The gate before a migration's first write, joining the module's in-cluster checks (``in_cluster``, see
+    ``migration_runner``). It loads the migration checks only when asked: most tasks migrate nothing."""
+    def gate(az, params, cluster, the_plan):
+        from ansible_collections.azcni.cilium.plugins.module_utils._aks import migration_runner
+
+        return migration_runner.gate(az, params, cluster, the_plan, in_cluster)
+    return gate
+
+
+def run_cluster(az, in_cluster=None):
+    az.exit_json(**ClusterRunner(az, gate=migration_gate(in_cluster) if in_cluster else None).run())

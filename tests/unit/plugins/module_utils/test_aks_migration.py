@@ -1,20 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) azcni.cilium contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Migration checks: the ARM-side rules, the in-cluster join, the gate aks_cilium_cluster runs, inventory host vars."""
+"""Migration checks: the ARM-side rules, the in-cluster checks and their join, the gate aks_cilium_cluster runs,
+inventory host vars."""
 
 from __future__ import annotations
 
+import base64
 import copy
 
 import pytest
 
 from ansible_collections.azcni.cilium.plugins.module_utils._aks import cluster_runner as aks_cluster_runner
-from ansible_collections.azcni.cilium.plugins.module_utils._aks import migration
+from ansible_collections.azcni.cilium.plugins.module_utils._aks import migration, migration_runner
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.inventory import host_vars
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError
-from ansible_collections.azcni.cilium.plugins.module_utils._cilium import images
-from ansible_collections.azcni.cilium.plugins.module_utils._migration import runner
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium import images, migration_checks
 from ansible_collections.azcni.cilium.tests.unit.plugins.module_utils.test_aks_cluster import (
     Failed, FakeArm, FakeAz, plan_for, returned_cluster)
 
@@ -125,40 +127,97 @@ def kube_with(budget_spec, allowed):
     policy = {"metadata": {"name": "named", "namespace": "default"},
               "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"],
                        "ingress": [{"ports": [{"port": "http"}], "from": [{"podSelector": {}}]}]}}
-    return FakeKube({runner.COLLECTIONS["pods"]: pods, runner.COLLECTIONS["nodes"]: NODES,
-                     runner.COLLECTIONS["budgets"]: [budget], runner.COLLECTIONS["policies"]: [policy]},
-                    missing=(runner.IDENTITIES,))
+    collections = migration_checks.COLLECTIONS
+    return FakeKube({collections["pods"]: pods, collections["nodes"]: NODES, collections["budgets"]: [budget],
+                     collections["policies"]: [policy]}, missing=(migration_checks.IDENTITIES,))
+
+
+KUBECONFIG = {"apiVersion": "v1", "kind": "Config"}  # given as the kubeconfig option: no credentials from Azure
+
+
+def kube_for(monkeypatch, kube):
+    """The in-cluster checks reach ``kube``; returns the (kubeconfig, context) they were given."""
+    seen = []
+
+    def client(kubeconfig, context):
+        seen.append((kubeconfig, context))
+        return kube
+    monkeypatch.setattr(migration_checks, "kube_client", client)
+    return seen
 
 
 def test_assess_joins_arm_facts_budgets_and_policies(monkeypatch):
     kube = kube_with({"maxUnavailable": 0}, 0)
-    monkeypatch.setattr(runner, "kube_client", lambda az, params: kube)
+    seen = kube_for(monkeypatch, kube)
     cluster = kubenet()
-    report = runner.assess(None, {}, cluster, plan_for(cluster, allow_migration=True))
+    report = migration_runner.assess(None, {"kubeconfig": KUBECONFIG, "context": "ctx"}, cluster,
+                                     plan_for(cluster, allow_migration=True), migration_checks.cluster_checks)
+    assert seen == [(KUBECONFIG, "ctx")]
     assert ids(report["blockers"]) == ["pdb-no-disruptions"] and report["ready"] is False
     assert report["current"]["ipam_mode"] == "kubenet" and report["target"]["ipam_mode"] == "overlay"
     assert report["target"]["cilium_version"] == "1.17.9" and report["current"]["cilium_version"] is None
     assert [f["id"] for f in report["network_policy_findings"]] == ["named-port"]
     assert report["suggested_policies"][0]["kind"] == "CiliumNetworkPolicy"
-    assert runner.IDENTITIES in kube.calls  # asked, got 404 (no Cilium yet): the count is estimated
+    assert migration_checks.IDENTITIES in kube.calls  # asked, got 404 (no Cilium yet): the count is estimated
+
+
+def test_the_in_cluster_checks_get_the_pools_the_pod_range_and_the_target_cilium():
+    asked = []
+
+    def in_cluster(kubeconfig, **given):
+        asked.append(dict(given, kubeconfig=kubeconfig))
+        return {"cilium_version": "1.14.5", "blockers": [], "warnings": [], "findings": [], "suggested": []}
+    cluster = kubenet()
+    report = migration_runner.assess(None, {"kubeconfig": KUBECONFIG}, cluster, plan_for(cluster, allow_migration=True),
+                                     in_cluster)
+    assert [(a["kubeconfig"], a["context"], a["pod_cidrs"], a["cilium_version"], a["with_policies"]) for a in asked] == [
+        (KUBECONFIG, None, ["10.244.0.0/16"], "1.17.9", True)]
+    assert [p["name"] for p in asked[0]["pools"]] == ["system", "user1"] and "max_surge" in asked[0]["pools"][0]
+    assert report["current"]["cilium_version"] == "1.14.5" and report["ready"] is True
 
 
 def test_unreachable_cluster_is_a_blocker(monkeypatch):
-    def refuse(az, params):
-        raise runner.Unreachable("connection refused")
-    monkeypatch.setattr(runner, "kube_client", refuse)
+    def refuse(kubeconfig, context):
+        raise migration_checks.Unreachable("connection refused")
+    monkeypatch.setattr(migration_checks, "kube_client", refuse)
     cluster = kubenet()
-    report = runner.assess(None, {}, cluster, plan_for(cluster, allow_migration=True))
+    report = migration_runner.assess(None, {"kubeconfig": KUBECONFIG}, cluster, plan_for(cluster, allow_migration=True),
+                                     migration_checks.cluster_checks)
     assert ids(report["blockers"]) == ["cluster-unreachable"] and "connection refused" in report["blockers"][0]["message"]
 
 
-def test_identity_count_near_the_limit(monkeypatch):
+class NoCredentialsAz(object):
+    """An AzureModule whose credential reads fail as ARM answers a caller without listClusterUserCredential rights."""
+
+    params = {"resource_group": "rg", "name": "c1"}
+
+    def client(self, kind):
+        return type("CS", (), {"managed_clusters": type("MC", (), {
+            "list_cluster_user_credentials": None, "list_cluster_admin_credentials": None})()})()
+
+    def call(self, operation, *args):
+        raise AzureError("The client does not have authorization", code="AuthorizationFailed", status=403)
+
+
+def test_credentials_azure_refuses_make_the_cluster_unreachable_without_asking_it():
+    asked = []
+    cluster = kubenet()
+    report = migration_runner.assess(NoCredentialsAz(), NoCredentialsAz.params, cluster,
+                                     plan_for(cluster, allow_migration=True), lambda *a, **k: asked.append(a))
+    assert asked == [] and ids(report["blockers"]) == ["cluster-unreachable"]
+    assert "reading the cluster's credentials from Azure failed: AuthorizationFailed" in report["blockers"][0]["message"]
+
+
+def test_identity_count_near_the_limit():
     identities = [{"metadata": {"name": str(i)}} for i in range(60000)]
-    kube = FakeKube({runner.IDENTITIES: identities, runner.COLLECTIONS["nodes"]: NODES})
-    blockers, warnings = runner.in_cluster_findings(kubenet(), runner.read_cluster(kube, with_policies=False))
+    kube = FakeKube({migration_checks.IDENTITIES: identities, migration_checks.COLLECTIONS["nodes"]: NODES})
+    pools = migration.pools_view(kubenet())
+    blockers, warnings = migration_checks.drain_and_identity_findings(
+        pools, migration_checks.read_cluster(kube, with_policies=False))
     assert blockers == [] and ids(warnings) == ["identity-count"] and "60000 Cilium identities" in warnings[0]["message"]
-    kube.objects[runner.IDENTITIES] = identities * 2
-    blockers, _warnings = runner.in_cluster_findings(kubenet(), runner.read_cluster(kube, with_policies=False))
+    kube.objects[migration_checks.IDENTITIES] = identities * 2
+    blockers, _warnings = migration_checks.drain_and_identity_findings(
+        pools, migration_checks.read_cluster(kube, with_policies=False))
     assert ids(blockers) == ["identity-limit"]
 
 
@@ -206,14 +265,35 @@ def test_the_gate_is_not_asked_without_a_migration():
 
 
 def test_the_gate_joins_the_same_assessment(monkeypatch):
-    monkeypatch.setattr(runner, "kube_client", lambda az, params: kube_with({"maxUnavailable": 0}, 0))
+    kube_for(monkeypatch, kube_with({"maxUnavailable": 0}, 0))
     cluster = kubenet()
-    standing, accepted, _warnings = runner.gate(None, {"ignore_blockers": []}, cluster,
-                                                plan_for(cluster, allow_migration=True))
+    standing, accepted, _warnings = migration_runner.gate(None, {"ignore_blockers": [], "kubeconfig": KUBECONFIG},
+                                                          cluster, plan_for(cluster, allow_migration=True),
+                                                          migration_checks.cluster_checks)
     assert ids(standing) == ["pdb-no-disruptions"] and accepted == []
-    standing, accepted, _warnings = runner.gate(None, {"ignore_blockers": ["pdb-no-disruptions"]}, cluster,
-                                                plan_for(cluster, allow_migration=True))
+    standing, accepted, _warnings = migration_runner.gate(
+        None, {"ignore_blockers": ["pdb-no-disruptions"], "kubeconfig": KUBECONFIG}, cluster,
+        plan_for(cluster, allow_migration=True), migration_checks.cluster_checks)
     assert standing == [] and ids(accepted) == ["pdb-no-disruptions"]
+
+
+def test_the_gate_asks_the_modules_in_cluster_checks_with_the_clusters_user_credentials():
+    asked = []
+
+    def in_cluster(kubeconfig, **given):
+        asked.append((kubeconfig, given["with_policies"]))
+        return {"cilium_version": None, "blockers": [{"id": "pdb-no-disruptions", "message": "web allows 0",
+                                                      "object": None}], "warnings": [], "findings": [], "suggested": []}
+    arm = FakeArm(kubenet())
+    az = FakeAz(arm, allow_migration=True)  # aks_cilium_cluster has no kubeconfig option
+    text = base64.b64encode(b"apiVersion: v1\nkind: Config\n").decode("ascii")
+    az.client("containerservice").managed_clusters.list_cluster_user_credentials = \
+        lambda rg, name: {"kubeconfigs": [{"name": "clusterUser", "value": text}]}
+    with pytest.raises(Failed) as failed:
+        aks_cluster_runner.ClusterRunner(az, gate=aks_cluster_runner.migration_gate(in_cluster)).run()
+    # no policy analysis before a write: only the drain and identity checks
+    assert arm.writes == [] and asked == [(KUBECONFIG, False)]
+    assert ids(failed.value.args[0]["blockers"]) == ["pdb-no-disruptions"]
 
 
 # --- inventory host vars ---------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ K8S_MODULES = ("cilium_status", "cilium_policy", "cilium_restart")
 # credential type asks for), never by the import
 NEVER_AT_IMPORT = ("requests", "azure.core", "azure.mgmt", "azure.identity", "kubernetes", "yaml", "asyncio", "uuid",
                    "concurrent.futures")
-NOT_FOR_AZURE = (UTILS + "_k8s", UTILS + "_cilium", UTILS + "_migration.runner", UTILS + "_aks.migration",
+NOT_FOR_AZURE = (UTILS + "_k8s", UTILS + "_cilium", UTILS + "_aks.migration_runner", UTILS + "_aks.migration",
                  UTILS + "_aks.acns_rollout", UTILS + "_aks.credentials")
 NOT_FOR_K8S = (UTILS + "_azure", UTILS + "_aks")
 NOT_FOR_POLICY = (UTILS + "_cilium.status", UTILS + "_cilium.limitations", UTILS + "_k8s.watch")

@@ -14,7 +14,9 @@ Two kinds of checks:
   no direction, policies with no rule. The apiserver accepts all of these; the agent then drops the
   policy and only its log says why.
 
-Everything here is pure: no I/O, no Ansible. Private to this collection.
+The table of checks, the cluster context and the checks themselves live here; finding one's way around a policy
+(its rules, entries, port rules, CIDRs) is ``lint_walk``. Everything is pure: no I/O, no Ansible. Private to this
+collection.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import ipaddress
 from collections import namedtuple
 
 from ansible_collections.azcni.cilium.plugins.module_utils._cilium import acns
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium import lint_walk as walk
 from ansible_collections.azcni.cilium.plugins.module_utils._common import config_flag
 
 CNP = "CiliumNetworkPolicy"
@@ -71,7 +74,6 @@ LintContext = namedtuple("LintContext", ["l7", "fqdn", "node_selector_labels", "
 LintContext.__new__.__defaults__ = (False, None, ())
 NO_ACNS = LintContext(l7=False, fqdn=False, node_selector_labels=False)
 
-DIRECTIONS = ("ingress", "ingressDeny", "egress", "egressDeny")
 ALLOW_DIRECTIONS = ("ingress", "egress")
 
 # Peer fields of which at most one may be non-empty in one allow rule (the agent's l3Members).
@@ -82,7 +84,6 @@ L3_PEERS = {
 NODE_PEERS = ("fromNodes", "toNodes")
 CIDR_PEERS = ("fromCIDR", "fromCIDRSet", "toCIDR", "toCIDRSet")
 REQUIRES_PEERS = ("fromRequires", "toRequires")
-L7_TYPES = ("http", "kafka", "dns", "l7proto")
 PROXY_L7_TYPES = ("http", "kafka", "l7proto")  # need the Envoy L7 proxy; dns goes to the DNS proxy
 
 
@@ -154,13 +155,13 @@ def uses_cluster_features(objs):
         if obj.get("kind") == CNL:
             needs.add("config")
             continue
-        for _path, rule in _rules(obj):
-            for _dpath, direction, entry in _entries(rule, ""):
+        for _path, rule in walk.rules(obj):
+            for _dpath, direction, entry in walk.entries(rule, ""):
                 if any(entry.get(peer) for peer in NODE_PEERS + ("toFQDNs",)):
                     needs.add("config")
-                if any(_l7_types(port.get("rules")) for _ppath, port in _port_rules(entry, "")):
+                if any(walk.l7_types(port.get("rules")) for _ppath, port in walk.port_rules(entry, "")):
                     needs.add("config")
-                if any(entry.get(field) for field in CIDR_PEERS) or (direction == "egress" and _allows_dns(entry)):
+                if any(entry.get(field) for field in CIDR_PEERS) or (direction == "egress" and walk.allows_dns(entry)):
                     needs.add("nodes")
     return needs
 
@@ -175,41 +176,6 @@ def format_finding(finding):
     return "%s: %s: %s [%s]" % (finding["policy"], finding["path"], finding["message"], finding["check"])
 
 
-# --- walking a policy ------------------------------------------------------------------------
-
-
-def _rules(obj):
-    """(path, rule) for ``spec`` and every ``specs[i]`` that is a dict."""
-    rules = []
-    if isinstance(obj.get("spec"), dict):
-        rules.append(("spec", obj["spec"]))
-    for index, rule in enumerate(obj.get("specs") or []):
-        if isinstance(rule, dict):
-            rules.append(("specs[%d]" % index, rule))
-    return rules
-
-
-def _entries(rule, path):
-    """(path, direction, entry) for every ingress/egress(/Deny) entry of a rule."""
-    for direction in DIRECTIONS:
-        for index, entry in enumerate(rule.get(direction) or []):
-            if isinstance(entry, dict):
-                yield "%s.%s[%d]" % (path, direction, index), direction, entry
-
-
-def _port_rules(entry, path):
-    for index, port_rule in enumerate(entry.get("toPorts") or []):
-        if isinstance(port_rule, dict):
-            yield "%s.toPorts[%d]" % (path, index), port_rule
-
-
-def _l7_types(rules):
-    """The L7 rule types present in a ``toPorts[].rules`` block, in L7_TYPES order."""
-    if not isinstance(rules, dict):
-        return []
-    return [kind for kind in L7_TYPES if rules.get(kind)]
-
-
 # --- the checks --------------------------------------------------------------------------------
 # Each yields (path, check id, detail or None).
 
@@ -218,7 +184,7 @@ def _policy_problems(obj, kind, context):
     if not obj.get("spec") and not obj.get("specs"):
         yield "spec", "empty-policy", None
         return
-    for path, rule in _rules(obj):
+    for path, rule in walk.rules(obj):
         yield from _rule_problems(rule, path, kind, context)
         yield from _check_localdns(rule, path, context)
 
@@ -230,12 +196,12 @@ def _rule_problems(rule, path, kind, context):
         yield path, "selector", "both are set" if host_policy else "neither is set"
     if host_policy and kind == CNP:
         yield path + ".nodeSelector", "node-selector-in-cnp", None
-    if not any(rule.get(direction) for direction in DIRECTIONS):
+    if not any(rule.get(direction) for direction in walk.DIRECTIONS):
         yield path, "no-direction", None
-    for entry_path, direction, entry in _entries(rule, path):
+    for entry_path, direction, entry in walk.entries(rule, path):
         for check in ENTRY_CHECKS:
             yield from check(entry, entry_path, direction, context)
-        for port_path, port_rule in _port_rules(entry, entry_path):
+        for port_path, port_rule in walk.port_rules(entry, entry_path):
             for check in PORT_RULE_CHECKS:
                 yield from check(port_rule, port_path, direction, kind, host_policy, context)
 
@@ -275,32 +241,17 @@ def _check_fqdn(entry, path, _direction, context):
         yield path + ".toFQDNs", "fqdn-needs-acns", None
 
 
-def _cidrs(entry, field):
-    """(index, text) of the CIDRs of one CIDR peer field (plain strings, or CIDR-set items with ``cidr``)."""
-    for index, item in enumerate(entry.get(field) or []):
-        text = item.get("cidr") if isinstance(item, dict) else item
-        if isinstance(text, str):
-            yield index, text
-
-
-def _network(text):
-    try:
-        return ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        return None
-
-
 def _check_cidr_targets(entry, path, _direction, context):
     """AKS limitation: CIDR rules aimed at pod or node addresses select nothing (the traffic has identities)."""
     if not context.cluster_ranges:
         return
     for field in CIDR_PEERS:
-        for index, text in _cidrs(entry, field):
-            network = _network(text)
-            if network is None or network.prefixlen == 0:  # 0.0.0.0/0 means "the world", not the cluster
+        for index, text in walk.cidrs(entry, field):
+            net = walk.network(text)
+            if net is None or net.prefixlen == 0:  # 0.0.0.0/0 means "the world", not the cluster
                 continue
             hits = sorted({label for label, cluster_range in context.cluster_ranges
-                           if cluster_range.version == network.version and cluster_range.overlaps(network)})
+                           if cluster_range.version == net.version and cluster_range.overlaps(net)})
             if hits:
                 yield "%s.%s[%d]" % (path, field, index), "cidr-selects-cluster", "%s covers %s" % (text, ", ".join(hits))
 
@@ -311,41 +262,17 @@ ENTRY_CHECKS = (
 )
 
 
-def _port_53(entry):
-    """The entry allows port 53 (or every port, having no toPorts)."""
-    port_rules = entry.get("toPorts")
-    if not port_rules:
-        return True
-    for port_rule in port_rules if isinstance(port_rules, list) else []:
-        for port in (port_rule or {}).get("ports") or []:
-            if str(port.get("port")) in ("53", "0"):
-                return True
-    return False
-
-
-def _selects_kube_dns(entry):
-    for selector in entry.get("toEndpoints") or []:
-        labels = (selector or {}).get("matchLabels") or {}
-        if labels.get("k8s-app") == "kube-dns" or labels.get("k8s:k8s-app") == "kube-dns":
-            return True
-    return any(((s or {}).get("k8sService") or {}).get("serviceName") == "kube-dns" for s in entry.get("toServices") or [])
-
-
-def _allows_dns(entry):
-    return _selects_kube_dns(entry) and _port_53(entry)
-
-
 def _allows_localdns(entry, cilium_version):
     """Whether the entry lets pods reach LocalDNS: entity host (Cilium >= 1.17) or 169.254.10.0/24 (older)."""
-    if not _port_53(entry):
+    if not walk.allows_port_53(entry):
         return False
     if "host" in (entry.get("toEntities") or []) or "all" in (entry.get("toEntities") or []):
         return cilium_version is None or cilium_version >= (1, 17)
     localdns = ipaddress.ip_network(LOCALDNS_RANGE)
     for field in ("toCIDR", "toCIDRSet"):
-        for _index, text in _cidrs(entry, field):
-            network = _network(text)
-            if network is not None and network.version == 4 and localdns.subnet_of(network):
+        for _index, text in walk.cidrs(entry, field):
+            net = walk.network(text)
+            if net is not None and net.version == 4 and localdns.subnet_of(net):
                 return cilium_version is None or cilium_version < (1, 17)
     return False
 
@@ -353,8 +280,8 @@ def _allows_localdns(entry, cilium_version):
 def _check_localdns(rule, path, context):
     if not context.localdns:
         return
-    entries = [(entry_path, entry) for entry_path, direction, entry in _entries(rule, path) if direction == "egress"]
-    dns = [entry_path for entry_path, entry in entries if _allows_dns(entry)]
+    entries = [(entry_path, entry) for entry_path, direction, entry in walk.entries(rule, path) if direction == "egress"]
+    dns = [entry_path for entry_path, entry in entries if walk.allows_dns(entry)]
     if dns and not any(_allows_localdns(entry, context.cilium_version) for _path, entry in entries):
         version = ".".join(str(part) for part in context.cilium_version) if context.cilium_version else "unknown"
         yield dns[0], "dns-allow-localdns", "Cilium %s; add an egress rule to %s on port 53" % (
@@ -374,7 +301,7 @@ def _check_l7_shape(port_rule, path, _direction, _kind, _host, _context):
     rules = port_rule.get("rules")
     if not isinstance(rules, dict):
         return
-    types = _l7_types(rules)
+    types = walk.l7_types(rules)
     if len(types) > 1:
         yield path + ".rules", "l7-multiple-types", ", ".join(types)
     if rules.get("l7") and not rules.get("l7proto"):
@@ -383,7 +310,7 @@ def _check_l7_shape(port_rule, path, _direction, _kind, _host, _context):
 
 def _check_dns(port_rule, path, direction, _kind, host_policy, context):
     rules = port_rule.get("rules")
-    if "dns" not in _l7_types(rules):
+    if "dns" not in walk.l7_types(rules):
         return
     rules_path = path + ".rules.dns"
     if direction != "egress":
@@ -399,7 +326,7 @@ def _check_dns(port_rule, path, direction, _kind, host_policy, context):
 
 
 def _check_proxy_l7(port_rule, path, _direction, kind, host_policy, context):
-    types = [t for t in _l7_types(port_rule.get("rules")) if t in PROXY_L7_TYPES]
+    types = [t for t in walk.l7_types(port_rule.get("rules")) if t in PROXY_L7_TYPES]
     if not types:
         return
     rules_path = "%s.rules.%s" % (path, types[0])

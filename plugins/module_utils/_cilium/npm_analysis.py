@@ -19,17 +19,17 @@ rule's path and the reason, and where one exists a CiliumNetworkPolicy that keep
   ``externalTrafficPolicy: Cluster`` services (it arrives from another node as ``remote-node``, or as
   ``world``); the CNP allows it on the service's target ports.
 
-Pure functions over plain JSON objects; no API calls. Private to this collection.
+Pure functions over plain JSON objects; no API calls. The suggested policies are written by ``npm_cnp``. Private to
+this collection.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 
+from ansible_collections.azcni.cilium.plugins.module_utils._cilium import npm_cnp as cnp
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.disruption import selector_matches
 
-MIGRATION_LABEL = "azcni.cilium/migration"
 POD_LABELS_IGNORED = ("pod-template-hash", "controller-revision-hash", "pod-template-generation")
 IDENTITY_LIMIT = 65535
 END_PORT_CILIUM = (1, 17)
@@ -99,76 +99,6 @@ class Cluster(object):
         return [p for ns in namespaces for p in self.pods_in(ns, pod_selector)]
 
 
-# --- CiliumNetworkPolicy building blocks ---------------------------------------------------------
-
-def endpoint_selector(selector):
-    """A NetworkPolicy label selector as a Cilium endpoint selector (same shape)."""
-    result = {}
-    if (selector or {}).get("matchLabels"):
-        result["matchLabels"] = dict(selector["matchLabels"])
-    if (selector or {}).get("matchExpressions"):
-        result["matchExpressions"] = [dict(e) for e in selector["matchExpressions"]]
-    return result
-
-
-def peer_selector(peer, namespace):
-    """A podSelector / namespaceSelector peer as one Cilium endpoint selector."""
-    result = endpoint_selector(peer.get("podSelector"))
-    if "namespaceSelector" not in peer:
-        return result  # a CNP's endpoint selectors stay in the policy's namespace by default
-    ns_selector = peer["namespaceSelector"] or {}
-    labels = result.setdefault("matchLabels", {})
-    for key, value in (ns_selector.get("matchLabels") or {}).items():
-        labels["k8s:io.cilium.k8s.namespace.labels." + key] = value
-    expressions = [dict(e, key="k8s:io.cilium.k8s.namespace.labels." + e["key"])
-                   for e in ns_selector.get("matchExpressions") or []]
-    # any namespace: without this the selector would stay in the policy's own namespace
-    expressions.append({"key": "k8s:io.kubernetes.pod.namespace", "operator": "Exists"})
-    result["matchExpressions"] = result.get("matchExpressions", []) + expressions
-    if not labels:
-        del result["matchLabels"]
-    del namespace
-    return result
-
-
-def namespaces_selector(namespaces):
-    return {"matchExpressions": [{"key": "k8s:io.kubernetes.pod.namespace", "operator": "In",
-                                  "values": sorted(set(namespaces))}]}
-
-
-def port_rules(ports, numbers=None):
-    """NetworkPolicy ports as Cilium toPorts; ``numbers`` maps a named port to its number(s)."""
-    entries = []
-    for port in ports or []:
-        protocol = port.get("protocol") or "TCP"
-        value = port.get("port")
-        if value is None:
-            entries.append({"port": "0", "protocol": protocol})
-            continue
-        for number in (numbers or {}).get(value, [value]) if isinstance(value, str) else [value]:
-            entry = {"port": str(number), "protocol": protocol}
-            if port.get("endPort") and not isinstance(value, str):
-                entry["endPort"] = int(port["endPort"])
-            entries.append(entry)
-    return [{"ports": entries}] if entries else []
-
-
-def _cnp(policy, case, index, spec, description):
-    meta = policy.get("metadata") or {}
-    name = "%s-%s-%d" % (meta.get("name", "policy"), case, index)
-    if len(name) > 63:
-        name = name[:54].rstrip("-.") + "-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
-    body = {"endpointSelector": endpoint_selector((policy.get("spec") or {}).get("podSelector"))}
-    body.update(spec)
-    body["description"] = description
-    return {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
-            "metadata": {"name": name, "namespace": meta.get("namespace", "default"),
-                         "labels": {MIGRATION_LABEL: "npm-compat"},
-                         "annotations": {"azcni.cilium/network-policy": meta.get("name", ""),
-                                         "azcni.cilium/finding": case}},
-            "spec": body}
-
-
 # --- the five cases ---------------------------------------------------------------------------------
 
 def _directions(spec):
@@ -221,16 +151,17 @@ def _ipblock_findings(policy, cluster, out):
                 peers_cnp = []
                 side = "from" if direction == "Ingress" else "to"
                 if pods:
-                    peers_cnp.append({side + "Endpoints": [namespaces_selector(p["metadata"]["namespace"] for p in pods)]})
+                    peers_cnp.append({side + "Endpoints": [cnp.namespaces_selector(p["metadata"]["namespace"] for p in pods)]})
                 if nodes:
                     peers_cnp.append({side + "Entities": ["host", "remote-node"]})
-                rules = [dict(peer_rule, toPorts=port_rules(rule.get("ports"))) if rule.get("ports") else peer_rule
+                rules = [dict(peer_rule, toPorts=cnp.port_rules(rule.get("ports"))) if rule.get("ports") else peer_rule
                          for peer_rule in peers_cnp]
                 suggestion = None
                 if rules:
-                    suggestion = _cnp(policy, "ipblock", len(out["suggested"]), {key: rules},
-                                      "Keeps %s %s of NetworkPolicy %s: %s now selected by identity"
-                                      % (path, direction.lower(), policy["metadata"]["name"], " and ".join(covered)))
+                    suggestion = cnp.suggested(
+                        policy, "ipblock", len(out["suggested"]), {key: rules},
+                        "Keeps %s %s of NetworkPolicy %s: %s now selected by identity"
+                        % (path, direction.lower(), policy["metadata"]["name"], " and ".join(covered)))
                     out["suggested"].append(suggestion)
                 else:
                     reason += "; no pod or node addresses are in that range today, so nothing to translate yet"
@@ -246,21 +177,6 @@ def _port_numbers(pods, name):
                 if port.get("name") == name and port.get("containerPort"):
                     numbers.add(int(port["containerPort"]))
     return sorted(numbers)
-
-
-def _peers_cnp(rule, peers_key, side, namespace):
-    peers = rule.get(peers_key)
-    if not peers:
-        return [{}]  # every source / destination
-    result = []
-    for peer in peers:
-        if "ipBlock" in peer:
-            block = peer["ipBlock"]
-            result.append({side + "CIDRSet": [dict({"cidr": block["cidr"]},
-                                                   **({"except": list(block["except"])} if block.get("except") else {}))]})
-        else:
-            result.append({side + "Endpoints": [peer_selector(peer, namespace)]})
-    return result
 
 
 def _named_port_findings(policy, cluster, out):
@@ -284,11 +200,12 @@ def _named_port_findings(policy, cluster, out):
                 suggestion = None
                 if numbers:
                     side = "from" if direction == "Ingress" else "to"
-                    rules = [dict(peer, toPorts=port_rules([port], {name: numbers}))
-                             for peer in _peers_cnp(rule, peers_key, side, namespace)]
-                    suggestion = _cnp(policy, "named-port", len(out["suggested"]), {key: rules},
-                                      "Keeps %s of NetworkPolicy %s with the number(s) %s that port %r has today"
-                                      % (path, policy["metadata"]["name"], ", ".join(map(str, numbers)), name))
+                    rules = [dict(peer, toPorts=cnp.port_rules([port], {name: numbers}))
+                             for peer in cnp.peers(rule, peers_key, side, namespace)]
+                    suggestion = cnp.suggested(
+                        policy, "named-port", len(out["suggested"]), {key: rules},
+                        "Keeps %s of NetworkPolicy %s with the number(s) %s that port %r has today"
+                        % (path, policy["metadata"]["name"], ", ".join(map(str, numbers)), name))
                     out["suggested"].append(suggestion)
                     reason += "; today %r is port %s on the %s pods" % (
                         name, "/".join(map(str, numbers)), "selected" if direction == "Ingress" else "destination")
@@ -326,9 +243,10 @@ def _local_node_findings(policy, cluster, out):
     selected = cluster.pods_in(policy["metadata"]["namespace"], spec.get("podSelector", {}))
     if not selected:
         return
-    suggestion = _cnp(policy, "local-node", len(out["suggested"]), {"egress": [{"toEntities": ["host"]}]},
-                      "Keeps the egress to the pods' own node that NPM allowed implicitly under NetworkPolicy %s"
-                      % policy["metadata"]["name"])
+    suggestion = cnp.suggested(
+        policy, "local-node", len(out["suggested"]), {"egress": [{"toEntities": ["host"]}]},
+        "Keeps the egress to the pods' own node that NPM allowed implicitly under NetworkPolicy %s"
+        % policy["metadata"]["name"])
     out["suggested"].append(suggestion)
     out["findings"].append(_finding(
         "local-node-egress", policy, "spec.egress",
@@ -367,9 +285,10 @@ def _external_traffic_findings(policy, cluster, out):
         rule = {"fromEntities": ["world", "remote-node"]}
         if ports:
             rule["toPorts"] = [{"ports": ports}]
-        suggestion = _cnp(policy, "external", len(out["suggested"]), {"ingress": [rule]},
-                          "Keeps %s traffic of service %s (externalTrafficPolicy: Cluster) reaching the pods of "
-                          "NetworkPolicy %s" % (svc_spec["type"], service["metadata"]["name"], policy["metadata"]["name"]))
+        suggestion = cnp.suggested(
+            policy, "external", len(out["suggested"]), {"ingress": [rule]},
+            "Keeps %s traffic of service %s (externalTrafficPolicy: Cluster) reaching the pods of NetworkPolicy %s"
+            % (svc_spec["type"], service["metadata"]["name"], policy["metadata"]["name"]))
         out["suggested"].append(suggestion)
         out["findings"].append(_finding(
             "ingress-external-traffic", policy, "spec.ingress",

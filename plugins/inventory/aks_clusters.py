@@ -121,7 +121,7 @@ from ansible_collections.azcni.cilium.plugins.module_utils._azure.auth import (
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import (
     CLIENT_SETTINGS, pipeline_client, to_azure_error)
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.rest import Api
-from ansible_collections.azcni.cilium.plugins.module_utils._azure.session import new_session
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import new_transport
 
 AUTH_OPTIONS = ("auth_source", "profile", "subscription_id", "client_id", "secret", "tenant", "ad_user", "password",
                 "cloud_environment", "cert_validation_mode", "disable_instance_discovery")
@@ -176,9 +176,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             settings = resolve_settings(params)
             verify = settings.get("cert_validation_mode", "validate") != "ignore"
-            session = new_session(verify)
-            cloud = resolve_cloud(settings.get("cloud_environment"), verify, session)
-            client = pipeline_client(build_credential(settings, cloud, verify, session), cloud, session, verify)
+            transport = new_transport(verify)
+            cloud = resolve_cloud(settings.get("cloud_environment"), verify, transport)
+            client = pipeline_client(build_credential(settings, cloud, verify, transport), cloud, transport)
             subscriptions = self.get_option("subscriptions") or [settings.get("subscription_id") or
                                                                  cli_subscription(_run_command)]
             if not all(subscriptions):

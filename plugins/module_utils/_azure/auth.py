@@ -12,7 +12,6 @@ Private to this collection: names and signatures may change without notice.
 
 from __future__ import annotations
 
-import configparser
 import json
 import os
 import shutil
@@ -122,6 +121,8 @@ def read_credentials_file(profile, environ=None):
     path = os.path.join(config_dir, "credentials")
     if not os.path.isfile(path):
         return {}
+    import configparser  # only for users of a credentials file: most tasks never read one
+
     parser = configparser.ConfigParser()
     parser.read(path)
     if not parser.has_section(profile):
@@ -181,18 +182,34 @@ def resolve_settings(params, environ=None):
     return merged({"client_id": env.get("client_id")}, "msi")
 
 
-def _fetch_metadata(url, verify, session=None):
-    import requests  # azure-core depends on it; imported late to keep start-up light
+def tls_refused(exc):
+    """True when ``exc`` (an azure-core error from either transport) is a failed TLS verification."""
+    text = str(exc)
+    return "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text
 
+
+def _fetch_metadata(url, verify, transport=None):
+    from azure.core.exceptions import AzureError
+    from azure.core.rest import HttpRequest
+
+    if transport is None:
+        from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import new_transport
+
+        transport = new_transport(verify)
     try:
-        response = (session or requests).get(url, timeout=30, verify=verify)
-        response.raise_for_status()
-        return response.json()
-    except requests.exceptions.SSLError as exc:
-        raise AzureAuthError(
-            "TLS verification failed for the cloud metadata endpoint %s: %s. Point REQUESTS_CA_BUNDLE at the CA "
-            "that signed it, or set cert_validation_mode=ignore." % (url, exc))
-    except (requests.exceptions.RequestException, ValueError) as exc:
+        response = transport.send(HttpRequest("GET", url, headers={"Accept": "application/json"}),
+                                  connection_timeout=30, read_timeout=30)
+        if response.status_code != 200:
+            raise AzureAuthError("Could not read cloud metadata from %s: HTTP %d %s" % (url, response.status_code,
+                                                                                         response.reason))
+        return json.loads(response.text())
+    except AzureError as exc:
+        if tls_refused(exc):
+            raise AzureAuthError(
+                "TLS verification failed for the cloud metadata endpoint %s: %s. Point REQUESTS_CA_BUNDLE at the CA "
+                "that signed it, or set cert_validation_mode=ignore." % (url, exc))
+        raise AzureAuthError("Could not read cloud metadata from %s: %s" % (url, exc))
+    except ValueError as exc:
         raise AzureAuthError("Could not read cloud metadata from %s: %s" % (url, exc))
 
 
@@ -214,13 +231,13 @@ def cloud_from_metadata(document, url=""):
     return Cloud(document.get("name") or url, resource_manager, login.rstrip("/"), audiences[0])
 
 
-def resolve_cloud(cloud_environment, verify=True, session=None):
-    """Turn a cloud name or an ARM metadata URL into a Cloud (``session``: see _azure.session)."""
+def resolve_cloud(cloud_environment, verify=True, transport=None):
+    """Turn a cloud name or an ARM metadata URL into a Cloud (``transport``: see _azure.transport)."""
     name = cloud_environment or "AzureCloud"
     if name in KNOWN_CLOUDS:
         return KNOWN_CLOUDS[name]
     if name.lower().startswith("https://"):
-        return cloud_from_metadata(_fetch_metadata(name, verify, session), name)
+        return cloud_from_metadata(_fetch_metadata(name, verify, transport), name)
     if name.lower().startswith("http://"):
         raise AzureAuthError("cloud_environment %s must use https: Azure tokens are never sent over plain http." % name)
     raise AzureAuthError("Unknown cloud_environment '%s': use one of %s or the https URL of an ARM metadata endpoint "
@@ -240,20 +257,21 @@ def _adfs(cloud, settings):
     return str(settings.get("tenant")).lower() == "adfs" or cloud.login_endpoint.rstrip("/").lower().endswith("/adfs")
 
 
-def build_credential(settings, cloud, verify=True, session=None):
-    """Return an azure-identity credential for the resolved settings; its requests go through
-    ``session`` (see _azure.session) when one is given."""
-    if (session is not None and settings["source"] not in ("cli", "msi") and settings.get("client_id")
+def build_credential(settings, cloud, verify=True, transport=None):
+    """Return a credential for the resolved settings: a service principal's secret is sent over
+    ``transport`` (see _azure.transport) when one is given; azure-identity does everything else."""
+    if (transport is not None and settings["source"] not in ("cli", "msi") and settings.get("client_id")
             and settings.get("secret") and settings.get("tenant") and not _adfs(cloud, settings)):
         return ClientSecretToken(cloud.login_endpoint, settings["tenant"], settings["client_id"], settings["secret"],
-                                 session, verify)
+                                 transport)
     from azure import identity  # lazy: azure-identity costs ~0.1 s to import
+    from azure.core.pipeline.transport import RequestsTransport
 
-    common = dict(authority=cloud.login_endpoint, connection_verify=verify)
-    if session is not None:
-        from azure.core.pipeline.transport import RequestsTransport
+    from ansible_collections.azcni.cilium.plugins.module_utils._azure.session import new_session
 
-        common["transport"] = RequestsTransport(session=session, session_owner=False, connection_verify=verify)
+    # MSAL imports requests anyway; its discovery documents come from the session's cache
+    common = dict(authority=cloud.login_endpoint, connection_verify=verify,
+                  transport=RequestsTransport(session=new_session(verify), session_owner=True, connection_verify=verify))
     source = settings["source"]
     if source == "cli":
         return identity.AzureCliCredential()

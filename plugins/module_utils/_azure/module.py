@@ -19,7 +19,6 @@ import time
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.auth import (
     AZURE_AUTH_ARGS, AzureAuthError, build_credential, cli_subscription, resolve_cloud, resolve_settings, scope_for)
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.rest import Api
-from ansible_collections.azcni.cilium.plugins.module_utils._azure.session import new_session
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.names import location_problem
 from ansible_collections.azcni.cilium.plugins.module_utils._common import ModuleBase
 
@@ -143,24 +142,23 @@ def sdk_user_agent():
                                                           platform.release(), platform.machine())
 
 
-def pipeline_client(credential, cloud, session, verify=True, deadline=None):
-    """azure-core's pipeline as the SDK clients build it: retries, bearer token, ARM's provider
-    registration and logging policies, TLS verified against REQUESTS_CA_BUNDLE or the system store.
+def pipeline_client(credential, cloud, transport, deadline=None):
+    """azure-core's pipeline as the SDK clients build it: retries, bearer token (with CAE challenges),
+    ARM's provider registration, over ``transport`` (_azure.transport.new_transport); see _azure.policies
+    for why azure-mgmt-core's policies are not imported up front.
     (Also what the aks_clusters inventory plugin sends through, outside any module.)"""
     from azure.core import PipelineClient
     from azure.core.pipeline import policies
-    from azure.core.pipeline.transport import RequestsTransport
-    from azure.mgmt.core.policies import ARMAutoResourceProviderRegistrationPolicy, ARMChallengeAuthenticationPolicy
-    from azure.mgmt.core.policies import ARMHttpLoggingPolicy
+
+    from ansible_collections.azcni.cilium.plugins.module_utils._azure.policies import ProviderRegistrationPolicy
 
     retry = dict((key, value) for key, value in CLIENT_SETTINGS.items() if key.startswith("retry_"))
     pipeline = [policies.RequestIdPolicy(), policies.HeadersPolicy(),
                 policies.UserAgentPolicy(base_user_agent=sdk_user_agent(), user_agent=USER_AGENT),
-                ARMAutoResourceProviderRegistrationPolicy(),
+                ProviderRegistrationPolicy(),
                 deadline_retry_policy(deadline, **retry) if deadline else policies.RetryPolicy(**retry),
-                ARMChallengeAuthenticationPolicy(credential, scope_for(cloud)), ARMHttpLoggingPolicy()]
-    return PipelineClient(cloud.resource_manager, policies=pipeline,
-                          transport=RequestsTransport(session=session, session_owner=False, connection_verify=verify))
+                policies.BearerTokenCredentialPolicy(credential, scope_for(cloud))]
+    return PipelineClient(cloud.resource_manager, policies=pipeline, transport=transport)
 
 
 class AzureModule(ModuleBase):
@@ -173,7 +171,7 @@ class AzureModule(ModuleBase):
         self._cloud = None
         self._credential = None
         self._api = None
-        self._session = None
+        self._transport = None
         self.started = time.monotonic()
         self.stored = []  # the writes Azure accepted in this task, in order: changed is true once there is one
         timeout = self.params.get("wait_timeout")
@@ -219,7 +217,7 @@ class AzureModule(ModuleBase):
     def cloud(self):
         if self._cloud is None:
             try:
-                self._cloud = resolve_cloud(self.settings.get("cloud_environment"), self.verify, self.session)
+                self._cloud = resolve_cloud(self.settings.get("cloud_environment"), self.verify, self.transport)
             except AzureAuthError as exc:
                 self.fail_json(msg=str(exc))
         return self._cloud
@@ -234,17 +232,19 @@ class AzureModule(ModuleBase):
         return subscription
 
     @property
-    def session(self):
-        """One HTTP session for the task: metadata, Entra ID and ARM share its connections and cache."""
-        if self._session is None:
-            self._session = new_session(self.verify)
-        return self._session
+    def transport(self):
+        """One HTTP transport for the task: metadata, Entra ID and ARM share its connections and cache."""
+        if self._transport is None:
+            from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import new_transport
+
+            self._transport = new_transport(self.verify)
+        return self._transport
 
     @property
     def credential(self):
         if self._credential is None:
             try:
-                self._credential = build_credential(self.settings, self.cloud, self.verify, self.session)
+                self._credential = build_credential(self.settings, self.cloud, self.verify, self.transport)
             except AzureAuthError as exc:
                 self.fail_json(msg=str(exc))
         return self._credential
@@ -260,7 +260,7 @@ class AzureModule(ModuleBase):
     def _pipeline_client(self):
         if not self.verify:
             self.warn(TLS_OFF_WARNING)  # one pipeline per task: warned once per task
-        return pipeline_client(self.credential, self.cloud, self.session, self.verify, self.deadline)
+        return pipeline_client(self.credential, self.cloud, self.transport, self.deadline)
 
     # --- calls on raw JSON -----------------------------------------------------------------------
     @staticmethod

@@ -118,14 +118,14 @@ class Api(object):
         return HttpRequest(method, url, params=params or None, headers=headers, content=data)
 
     def _run(self, request):
-        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
-        from azure.mgmt.core.exceptions import ARMErrorFormat
-
         response = self.client._pipeline.run(request)  # pylint: disable=protected-access
         status = response.http_response.status_code
-        if status == 401:
-            raise ClientAuthenticationError(response=response.http_response)
-        if status >= 400:
+        if status >= 400:  # azure-mgmt-core only now: see _azure.policies for what importing it costs
+            from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+            from azure.mgmt.core.exceptions import ARMErrorFormat
+
+            if status == 401:
+                raise ClientAuthenticationError(response=response.http_response)
             raise HttpResponseError(response=response.http_response, error_format=ARMErrorFormat)
         return response
 

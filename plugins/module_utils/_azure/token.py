@@ -15,36 +15,40 @@ Private to this collection: names and signatures may change without notice.
 
 from __future__ import annotations
 
+import json
 import time
+from urllib.parse import urlencode
 
 
 class ClientSecretToken(object):
-    """An azure-core credential (``get_token``) for a client ID and secret, over ``session``."""
+    """An azure-core credential (``get_token``) for a client ID and secret, sent over ``transport``."""
 
-    def __init__(self, login_endpoint, tenant, client_id, secret, session, verify=True):
+    def __init__(self, login_endpoint, tenant, client_id, secret, transport):
         self.url = "%s/%s/oauth2/v2.0/token" % (login_endpoint.rstrip("/"), tenant)
-        self.client_id, self._secret, self.session, self.verify = client_id, secret, session, verify
+        self.client_id, self._secret, self.transport = client_id, secret, transport
         self._token = None
 
     def get_token(self, *scopes, **kwargs):  # pylint: disable=unused-argument
-        import requests
         from azure.core.credentials import AccessToken
-        from azure.core.exceptions import ClientAuthenticationError
+        from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError, ServiceResponseError
+        from azure.core.rest import HttpRequest
 
         if self._token is not None and self._token.expires_on - 300 > time.time():
             return self._token
-        form = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self._secret,
-                "scope": " ".join(scopes)}
+        form = urlencode({"grant_type": "client_credentials", "client_id": self.client_id,
+                          "client_secret": self._secret, "scope": " ".join(scopes)})
+        request = HttpRequest("POST", self.url, content=form.encode("ascii"),
+                              headers={"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"})
         try:
-            response = self.session.post(self.url, data=form, timeout=60, verify=self.verify,
-                                         headers={"Accept": "application/json"})
-            body = response.json()
+            response = self.transport.send(request, connection_timeout=60, read_timeout=60)
+            body = json.loads(response.text())
         except ValueError:
             raise ClientAuthenticationError(message="The token endpoint %s answered %d without JSON."
                                             % (self.url, response.status_code))
-        except requests.exceptions.RequestException as exc:  # connection and TLS errors: say where the login went
+        except (ServiceRequestError, ServiceResponseError) as exc:  # connection and TLS errors: say where the login went
             raise ClientAuthenticationError(message="Could not reach the token endpoint %s: %s" % (self.url, exc))
-        if response.status_code != 200 or not body.get("access_token"):
+        if response.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
+            body = body if isinstance(body, dict) else {}
             raise ClientAuthenticationError(message="%s: %s" % (body.get("error") or response.status_code,
                                                                 body.get("error_description") or "no access token"))
         self._token = AccessToken(body["access_token"], int(time.time()) + int(body.get("expires_in") or 3599))

@@ -71,3 +71,10 @@ def https_server(tmp_path):
     server = ScriptedServer(tmp_path)
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def private_discovery_cache(tmp_path, monkeypatch):
+    """Each test its own discovery cache (_azure.session): loopback servers reuse ports, so a document kept by
+    an earlier test or run could answer for this test's server."""
+    monkeypatch.setenv("AZCNI_CILIUM_CACHE_DIR", str(tmp_path / "discovery-cache"))

@@ -52,7 +52,7 @@ def az(https_server, monkeypatch):
     module._cloud = azure_auth.Cloud("test", https_server.url + "/", https_server.url, https_server.url + "/")
     module._credential = StaticToken()
     module._api = None
-    module._session = None
+    module._transport = None
     module.started, module.stored = azure_module.time.monotonic(), []
     return module
 
@@ -170,3 +170,22 @@ def test_tls_verification_off_warns_once_per_task(az, https_server):
     assert az.get(az.client("resources").resource_groups.get, "rg1") == {"name": "rg1"}
     assert az.get(az.client("network").resource_groups.get, "rg1") == {"name": "rg1"}
     assert az.module.warnings == [azure_module.TLS_OFF_WARNING]
+
+
+def test_an_unregistered_provider_is_registered_then_the_request_sent_again(az, https_server, monkeypatch):
+    """azure-mgmt-core's registration policy, loaded only on ARM's 409 MissingSubscriptionRegistration."""
+    from azure.mgmt.core.policies import _base
+
+    monkeypatch.setattr(_base.time, "sleep", lambda seconds: None)  # it waits 10 s between registration polls
+    subscription = "00000000-0000-0000-0000-0000000000aa"
+    az._settings = dict(az._settings, subscription_id=subscription)
+    group = "^/subscriptions/%s/resourcegroups/rg1$" % subscription
+    refused = {"error": {"code": "MissingSubscriptionRegistration",
+                         "message": "The subscription is not registered to use namespace 'Microsoft.Resources'."}}
+    https_server.script("PUT", group, (409, refused), (409, refused), (200, {"name": "rg1"}))
+    https_server.script("POST", "/providers/Microsoft.Resources/register$", (200, {"registrationState": "Registering"}))
+    https_server.script("GET", "/providers/Microsoft.Resources$", (200, {"registrationState": "Registered"}))
+    assert az.call(az.client("resources").resource_groups.create_or_update, "rg1",
+                   body={"location": "westeurope"}) == {"name": "rg1"}
+    sent = [(method, path.rsplit("/", 1)[-1]) for method, path, _q, _b, _h in https_server.requests]
+    assert sent == [("PUT", "rg1"), ("PUT", "rg1"), ("POST", "register"), ("GET", "Microsoft.Resources"), ("PUT", "rg1")]

@@ -200,8 +200,8 @@ def _fetch_metadata(url, verify, transport=None):
         response = transport.send(HttpRequest("GET", url, headers={"Accept": "application/json"}),
                                   connection_timeout=30, read_timeout=30)
         if response.status_code != 200:
-            raise AzureAuthError("Could not read cloud metadata from %s: HTTP %d %s" % (url, response.status_code,
-                                                                                         response.reason))
+            raise AzureAuthError("Could not read cloud metadata from %s: HTTP %d %s"
+                                 % (url, response.status_code, response.reason))
         return json.loads(response.text())
     except AzureError as exc:
         if tls_refused(exc):

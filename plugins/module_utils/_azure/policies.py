@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import json
 
-from azure.core.pipeline.policies import HTTPPolicy
+try:
+    from azure.core.pipeline.policies import HTTPPolicy
+except ImportError:  # reported by AzureModule's import check
+    HTTPPolicy = object
 
 MISSING_REGISTRATION = "MissingSubscriptionRegistration"
 

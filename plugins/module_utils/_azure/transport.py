@@ -19,16 +19,12 @@ Private to this collection: names and signatures may change without notice.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import select
-import socket
-import ssl
-import threading
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from ansible_collections.azcni.cilium.plugins.module_utils._azure import session as cache
+from ansible_collections.azcni.cilium.plugins.module_utils._common import ConnectFailed, ConnectionPool, tls_context
 
 try:
     from azure.core.exceptions import (ServiceRequestError, ServiceRequestTimeoutError, ServiceResponseError,
@@ -76,33 +72,6 @@ def ca_bundle(verify=True):
     except ImportError:
         return None
     return certifi.where()
-
-
-def tls_context(bundle):
-    """An SSL context for ``bundle`` (see ca_bundle): TLS 1.2 or later, host names checked unless False."""
-    if bundle is False:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    elif bundle is None:
-        context = ssl.create_default_context()
-    elif os.path.isdir(bundle):
-        context = ssl.create_default_context(capath=bundle)
-    else:
-        context = ssl.create_default_context(cafile=bundle)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
-
-
-def dropped(connection):
-    """True when an idle kept-alive connection can no longer be used (the server closed it)."""
-    sock = connection.sock
-    if sock is None:
-        return True
-    try:
-        return bool(select.select([sock], [], [], 0)[0])  # readable while idle: EOF, or bytes nobody asked for
-    except (OSError, ValueError):
-        return True
 
 
 def request_body(request):
@@ -191,23 +160,18 @@ def cached_response(request):
 
 
 class HttpsTransport(HttpTransport):
-    """azure-core's transport interface over http.client: one idle connection kept per server, thread-safe."""
+    """azure-core's transport interface over _common.ConnectionPool (http.client), thread-safe."""
 
     def __init__(self, verify=True):
         self.verify = verify
-        self._idle = {}  # (scheme, host, port, bundle) -> [connection...]
+        self._pool = ConnectionPool()
         self._contexts = {}
-        self._lock = threading.Lock()
 
     def open(self):
         pass
 
     def close(self):
-        with self._lock:
-            idle, self._idle = self._idle, {}
-        for connections in idle.values():
-            for connection in connections:
-                connection.close()
+        self._pool.close()
 
     def __enter__(self):
         return self
@@ -215,30 +179,14 @@ class HttpsTransport(HttpTransport):
     def __exit__(self, *args):
         self.close()
 
-    def _take(self, key, timeout):
-        with self._lock:
-            connections = self._idle.get(key) or []
-            while connections:
-                connection = connections.pop()
-                if not dropped(connection):
-                    return connection
-                connection.close()
-        scheme, host, port, bundle = key
-        if scheme == "http":
-            return http.client.HTTPConnection(host, port, timeout=timeout)
-        with self._lock:
-            if bundle not in self._contexts:
-                try:
-                    self._contexts[bundle] = tls_context(bundle)
-                except (OSError, ValueError) as exc:  # missing or not PEM: what requests reports before connecting
-                    raise ServiceRequestError("The CA bundle %s cannot be used to verify %s: %s" % (bundle, host, exc),
-                                              error=exc)
-            context = self._contexts[bundle]
-        return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
-
-    def _give_back(self, key, connection):
-        with self._lock:
-            self._idle.setdefault(key, []).append(connection)
+    def _context(self, bundle, host):
+        if bundle not in self._contexts:
+            try:
+                self._contexts[bundle] = tls_context(bundle)
+            except (OSError, ValueError) as exc:  # missing or not PEM: what requests reports before connecting
+                raise ServiceRequestError("The CA bundle %s cannot be used to verify %s: %s" % (bundle, host, exc),
+                                          error=exc)
+        return self._contexts[bundle]
 
     def send(self, request, **kwargs):
         """Send a request; the answer is an ``azure.core.rest.HttpResponse``. Connection errors raise
@@ -247,46 +195,18 @@ class HttpsTransport(HttpTransport):
         answer = cached_response(request)
         if answer is not None:
             return answer
-        verify = kwargs.get("connection_verify", self.verify)
-        connect_timeout = kwargs.get("connection_timeout") or DEFAULT_TIMEOUT
-        read_timeout = kwargs.get("read_timeout") or DEFAULT_TIMEOUT
-        url = urlsplit(request.url)
-        if url.scheme not in ("https", "http") or not url.hostname:
-            raise ServiceRequestError("Cannot send to %s: not an http(s) URL" % request.url)
-        key = (url.scheme, url.hostname, url.port or (443 if url.scheme == "https" else 80), ca_bundle(verify))
-        target = (url.path or "/") + ("?" + url.query if url.query else "")
-        connection = self._take(key, connect_timeout)
+        bundle = ca_bundle(kwargs.get("connection_verify", self.verify))
+        context = self._context(bundle, request.url) if request.url.lower().startswith("https:") else None
         try:
-            if connection.sock is None:
-                connection.connect()
-            connection.sock.settimeout(read_timeout)
-        except socket.timeout as exc:
-            connection.close()
-            raise ServiceRequestTimeoutError("Connecting to %s timed out: %s" % (url.netloc, exc), error=exc)
-        except (OSError, http.client.HTTPException) as exc:  # refused, unresolvable, TLS verification failed
-            connection.close()
-            raise ServiceRequestError("Cannot connect to %s: %s" % (url.netloc, exc), error=exc)
-        try:
-            connection.request(request.method, target, body=request_body(request), headers=dict(request.headers))
-            raw = connection.getresponse()
-            body = raw.read()
-        except socket.timeout as exc:
-            connection.close()
-            raise ServiceResponseTimeoutError("No answer from %s within %s s: %s" % (url.netloc, read_timeout, exc),
-                                              error=exc)
-        except (OSError, http.client.HTTPException) as exc:  # reset, closed, cut short: the server may have acted
-            connection.close()
-            raise ServiceResponseError("The connection to %s failed during the request: %s" % (url.netloc, exc or
-                                                                                               type(exc).__name__),
-                                       error=exc)
-        if raw.will_close:
-            connection.close()
-        else:
-            self._give_back(key, connection)
-        headers = {}
-        for name, value in raw.getheaders():  # repeated headers joined, as requests does
-            headers[name] = headers[name] + ", " + value if name in headers else value
-        response = Response(request, raw.status, raw.reason, headers, body)
-        if response.status_code == 200 and key[3] is not False and cache.cacheable(request.method, request.url):
-            cache.write(request.url, body)
+            raw = self._pool.request(request.method, request.url, body=request_body(request), headers=dict(request.headers),
+                                     context=context, connect_timeout=kwargs.get("connection_timeout") or DEFAULT_TIMEOUT,
+                                     read_timeout=kwargs.get("read_timeout") or DEFAULT_TIMEOUT)
+        except ConnectFailed as exc:
+            raise (ServiceRequestTimeoutError if exc.timeout else ServiceRequestError)(str(exc), error=exc)
+        except OSError as exc:  # _common.ExchangeFailed: the server may have acted
+            raise (ServiceResponseTimeoutError if getattr(exc, "timeout", False) else ServiceResponseError)(str(exc),
+                                                                                                          error=exc)
+        response = Response(request, raw.status, raw.reason, raw.headers, raw.data)
+        if raw.status == 200 and bundle is not False and cache.cacheable(request.method, request.url):
+            cache.write(request.url, raw.data)
         return response

@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one way every ``cilium_*`` module reaches a Kubernetes API server.
 
-Requests go through urllib3 (the transport the ``kubernetes`` client itself uses) and come back as
-plain JSON dicts: no model deserialisation, which is what makes the client slow on large lists, and
-one code path for every client version. Bounded retries live here and nowhere else.
+Requests go through the standard library's http.client (_common.ConnectionPool; urllib3, the
+transport of the ``kubernetes`` client, costs ~25 ms to import on every task), or through urllib3's
+ProxyManager when the cluster is reached through a proxy, and come back as plain JSON dicts: no model
+deserialisation, which is what makes the client slow on large lists, and one code path for every
+client version. Bounded retries live here and nowhere else.
 
 Private to this collection: names and signatures may change without notice.
 """
@@ -16,13 +18,8 @@ import json
 import time
 from urllib.parse import urlencode
 
-from ansible_collections.azcni.cilium.plugins.module_utils._common import backoff_delays
+from ansible_collections.azcni.cilium.plugins.module_utils._common import ConnectFailed, ConnectionPool, backoff_delays, tls_context
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.config import bypasses_proxy
-
-try:
-    import urllib3
-except ImportError:  # reported by K8sModule through _k8s.config's import check
-    urllib3 = None
 
 USER_AGENT = "azcni.cilium/1.1.0"
 
@@ -69,7 +66,8 @@ class K8sClient(object):
         self.cfg = configuration
         self.impersonate_user = impersonate_user
         self._pool = None
-        self._pool_size = pool_size
+        self._pool_size = pool_size  # urllib3's bound, behind a proxy; ConnectionPool opens what threads ask for
+        self._tls = self._server_name = None
         self.deadline = None  # time.monotonic() past which no retry starts: the task's own time budget
 
     # --- transport -------------------------------------------------------------------------------
@@ -80,23 +78,43 @@ class K8sClient(object):
             self._pool = None
 
     @property
+    def proxied(self):
+        return bool(self.cfg.proxy) and not bypasses_proxy(self.cfg.host, self.cfg.no_proxy)
+
+    @property
     def pool(self):
+        """_common.ConnectionPool, or urllib3's ProxyManager for a cluster behind a proxy (CONNECT, its headers)."""
         if self._pool is None:
             cfg = self.cfg
-            tls = dict(cert_reqs="CERT_REQUIRED" if cfg.verify_ssl else "CERT_NONE", ca_certs=cfg.ssl_ca_cert,
-                       cert_file=cfg.cert_file, key_file=cfg.key_file)
-            if getattr(cfg, "tls_server_name", None):
-                tls["server_hostname"] = cfg.tls_server_name
-            if cfg.assert_hostname is not None:
-                tls["assert_hostname"] = cfg.assert_hostname
-            if not cfg.verify_ssl:
-                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-            if cfg.proxy and not bypasses_proxy(cfg.host, cfg.no_proxy):
-                self._pool = urllib3.ProxyManager(cfg.proxy, num_pools=4, maxsize=self._pool_size, block=True,
-                                                  proxy_headers=cfg.proxy_headers, **tls)
+            if self.proxied:
+                self._pool = self._proxy_manager()
             else:
-                self._pool = urllib3.PoolManager(num_pools=4, maxsize=self._pool_size, block=True, **tls)
+                try:
+                    self._tls = tls_context(cfg.ssl_ca_cert if cfg.verify_ssl else False, cfg.cert_file, cfg.key_file)
+                except (OSError, ValueError) as exc:  # a CA or client certificate file that is missing or not PEM
+                    raise K8sApiError(0, "SSLError", "Could not use the TLS files for the Kubernetes API at %s (ca_cert, "
+                                                     "client_cert, client_key or the kubeconfig's): %s" % (cfg.host, exc))
+                if cfg.assert_hostname is False:
+                    self._tls.check_hostname = False
+                self._server_name = cfg.tls_server_name or (cfg.assert_hostname if isinstance(cfg.assert_hostname, str)
+                                                            else None)
+                self._pool = ConnectionPool()
         return self._pool
+
+    def _proxy_manager(self):
+        import urllib3
+
+        cfg = self.cfg
+        tls = dict(cert_reqs="CERT_REQUIRED" if cfg.verify_ssl else "CERT_NONE", ca_certs=cfg.ssl_ca_cert,
+                   cert_file=cfg.cert_file, key_file=cfg.key_file)
+        if getattr(cfg, "tls_server_name", None):
+            tls["server_hostname"] = cfg.tls_server_name
+        if cfg.assert_hostname is not None:
+            tls["assert_hostname"] = cfg.assert_hostname
+        if not cfg.verify_ssl:
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        return urllib3.ProxyManager(cfg.proxy, num_pools=4, maxsize=self._pool_size, block=True,
+                                    proxy_headers=cfg.proxy_headers, **tls)
 
     def _headers(self, content_type=None):
         headers = {"Accept": JSON, "User-Agent": USER_AGENT}
@@ -125,13 +143,40 @@ class K8sClient(object):
 
     def _send(self, method, path, query, body, content_type, timeout, stream=False):
         data = None if body is None else json.dumps(body).encode("utf-8")
+        url, headers = self._url(path, query), self._headers(content_type)
+        pool = self.pool
+        if self.proxied:
+            return self._send_proxied(pool, method, url, data, headers, timeout, stream)
         try:
-            return self.pool.request(method, self._url(path, query), body=data, headers=self._headers(content_type),
-                                     timeout=urllib3.Timeout(connect=15, read=timeout or 60), preload_content=not stream,
-                                     retries=False)
+            return pool.request(method, url, body=data, headers=headers, context=self._tls, connect_timeout=15,
+                                read_timeout=timeout or 60, server_name=self._server_name, stream=stream)
+        except ConnectFailed as exc:
+            if exc.tls:
+                raise K8sApiError(0, "SSLError", self._tls_hint(exc))
+            raise K8sApiError(0, "ConnectionError", "Could not reach the Kubernetes API at %s: %s" % (self.cfg.host, exc))
+        except OSError as exc:  # _common.ExchangeFailed
+            raise K8sApiError(0, "ConnectionError", "Could not reach the Kubernetes API at %s: %s" % (self.cfg.host, exc))
+
+    def _stream_errors(self):
+        """What a dropped stream raises: _common.ExchangeFailed (an OSError), or urllib3's errors behind a proxy."""
+        if not self.proxied:
+            return (OSError,)
+        import urllib3
+
+        return (OSError, urllib3.exceptions.HTTPError)
+
+    def _tls_hint(self, exc):
+        return ("Could not reach the Kubernetes API at %s: TLS verification failed (give ca_cert, or fix the kubeconfig's "
+                "certificate-authority): %s" % (self.cfg.host, exc))
+
+    def _send_proxied(self, pool, method, url, data, headers, timeout, stream):
+        import urllib3
+
+        try:
+            return pool.request(method, url, body=data, headers=headers, timeout=urllib3.Timeout(connect=15, read=timeout or 60),
+                                preload_content=not stream, retries=False)
         except urllib3.exceptions.SSLError as exc:
-            raise K8sApiError(0, "SSLError", "Could not reach the Kubernetes API at %s: TLS verification failed (give "
-                                             "ca_cert, or fix the kubeconfig's certificate-authority): %s" % (self.cfg.host, exc))
+            raise K8sApiError(0, "SSLError", self._tls_hint(exc))
         except urllib3.exceptions.HTTPError as exc:
             raise K8sApiError(0, "ConnectionError", "Could not reach the Kubernetes API at %s: %s" % (self.cfg.host, exc))
 
@@ -240,7 +285,7 @@ class K8sClient(object):
                     if line.strip():
                         yield self._event(line)
             finished = True
-        except (urllib3.exceptions.HTTPError, OSError):
+        except self._stream_errors():
             return  # a dropped watch ends like a server-side timeout: the caller re-lists or re-watches
         finally:
             if finished:

@@ -24,13 +24,12 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
-K8S_IMPORT_ERROR = None  # K8sModule's requirement check: urllib3 and PyYAML come with the kubernetes package
+K8S_IMPORT_ERROR = None  # K8sModule's requirement check: PyYAML comes with the kubernetes package
 K8S_IMPORT_TRACEBACK = None
 try:
-    import urllib3
     import yaml
 except ImportError as exc:
-    urllib3 = yaml = None
+    yaml = None
     K8S_IMPORT_ERROR = exc
 
 IN_CLUSTER = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -317,7 +316,9 @@ def load_configuration(params, run_command=None):
     if not conn.host:
         raise K8sConfigError("No Kubernetes API server configured: give kubeconfig or host.")
     headers = dict((key, value) for key, value in (params.get("proxy_headers") or {}).items() if value is not None)
-    if headers:
+    if headers:  # urllib3 (a kubernetes dependency) sends through the proxy: see _k8s.client
+        import urllib3
+
         conn.proxy_headers = urllib3.util.make_headers(**headers)
     if params.get("no_proxy") is not None:
         conn.no_proxy = params["no_proxy"]

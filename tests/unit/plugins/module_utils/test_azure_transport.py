@@ -55,18 +55,18 @@ def test_requests_to_one_server_share_one_connection(https_server):
     transport = HttpsTransport(https_server.ca_path)
     for dummy in range(3):
         transport.send(HttpRequest("GET", https_server.url + "/r"))
-    assert sum(len(idle) for idle in transport._idle.values()) == 1  # pylint: disable=protected-access
-    connection = next(iter(transport._idle.values()))[0]  # pylint: disable=protected-access
+    assert sum(len(idle) for idle in transport._pool._idle.values()) == 1  # pylint: disable=protected-access
+    connection = next(iter(transport._pool._idle.values()))[0]  # pylint: disable=protected-access
     local = connection.sock.getsockname()
     transport.send(HttpRequest("GET", https_server.url + "/r"))
-    assert next(iter(transport._idle.values()))[0].sock.getsockname() == local  # pylint: disable=protected-access
+    assert next(iter(transport._pool._idle.values()))[0].sock.getsockname() == local  # pylint: disable=protected-access
 
 
 def test_a_connection_the_server_closed_is_replaced(https_server):
     https_server.script("GET", "^/r$", (200, {}))
     transport = HttpsTransport(https_server.ca_path)
     transport.send(HttpRequest("GET", https_server.url + "/r"))
-    idle = next(iter(transport._idle.values()))[0]  # pylint: disable=protected-access
+    idle = next(iter(transport._pool._idle.values()))[0]  # pylint: disable=protected-access
     idle.sock.shutdown(socket.SHUT_RDWR)  # as if the server had timed the idle connection out
     assert transport.send(HttpRequest("GET", https_server.url + "/r")).status_code == 200
     assert https_server.count("GET", "^/r$") == 2
@@ -173,7 +173,7 @@ print(json.dumps([answer, sorted(m for m in sys.modules if m.split(".")[0] in ("
     https_server.script("GET", "^/thing$", (200, {"ok": True}))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), REQUESTS_CA_BUNDLE=https_server.ca_path)
     done = subprocess.run([sys.executable, "-c", code, https_server.url], env=env, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [{"ok": True}, []]
     assert https_server.requests[-1][4]["Authorization"] == "Bearer t"

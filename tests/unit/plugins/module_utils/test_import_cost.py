@@ -21,7 +21,7 @@ AZURE_MODULES = ("aks_network", "aks_cilium_cluster", "aks_cilium_cluster_info",
 K8S_MODULES = ("cilium_status", "cilium_policy", "cilium_restart")
 # loaded by a task only when it needs them (a write, a migration, a WireGuard wait, an SDK the user's
 # credential type asks for), never by the import
-NEVER_AT_IMPORT = ("requests", "azure.core", "azure.mgmt", "azure.identity", "kubernetes", "yaml", "asyncio", "uuid",
+NEVER_AT_IMPORT = ("requests", "urllib3", "azure.core", "azure.mgmt", "azure.identity", "kubernetes", "yaml", "asyncio", "uuid",
                    "concurrent.futures")
 NOT_FOR_AZURE = (UTILS + "_k8s", UTILS + "_cilium", UTILS + "_aks.migration_runner", UTILS + "_aks.migration",
                  UTILS + "_aks.acns_rollout", UTILS + "_aks.credentials")

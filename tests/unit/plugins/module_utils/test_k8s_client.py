@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import subprocess
+import sys
 import time
 
 import pytest
@@ -297,3 +298,60 @@ def test_tls_verification_off_warns_once_per_task():
     module.params["validate_certs"] = True
     module._client, module.module.warnings[:] = None, []
     assert module.client.cfg.verify_ssl is True and module.module.warnings == []
+
+
+def test_tls_server_name_is_the_name_presented_and_checked(https_server, tmp_path):
+    """kubeconfig's tls-server-name: the server's certificate must name it, whatever the URL says."""
+    https_server.script("GET", "^/version$", (200, {"major": "1"}))
+    path = write_kubeconfig(tmp_path / "config", https_server.url, ca_path=https_server.ca_path)
+    named = k8s_config.load_configuration({"kubeconfig": path})
+    named.tls_server_name = "localhost"  # the emulator's certificate names 127.0.0.1 and localhost
+    assert k8s_client.K8sClient(named).get("/version") == {"major": "1"}
+    named.tls_server_name = "api.internal"
+    with pytest.raises(k8s_client.K8sApiError, match="TLS verification failed") as failed:
+        k8s_client.K8sClient(named).get("/version")
+    assert failed.value.reason == "SSLError"
+
+
+def test_a_client_certificate_is_presented_when_the_server_asks(tmp_path):
+    import ssl
+
+    import trustme
+
+    from ansible_collections.azcni.cilium.tests.emulator.http import HTTPSServer, json_response
+
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    server_context.verify_mode = ssl.CERT_REQUIRED  # mutual TLS: no client certificate, no handshake
+    authority.configure_trust(server_context)
+    server = HTTPSServer(lambda request: json_response(200, {"major": "1"}), server_context).start()
+    try:
+        authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        leaf = authority.issue_cert("admin")
+        leaf.cert_chain_pems[0].write_to_path(str(tmp_path / "client.pem"))
+        leaf.private_key_pem.write_to_path(str(tmp_path / "client.key"))
+        path = write_kubeconfig(tmp_path / "config", server.url, ca_path=str(tmp_path / "ca.pem"))
+        anonymous = k8s_config.load_configuration({"kubeconfig": path})
+        with pytest.raises(k8s_client.K8sApiError, match="Could not reach"):
+            k8s_client.K8sClient(anonymous).get("/version")
+        admin = k8s_config.load_configuration({"kubeconfig": path, "client_cert": str(tmp_path / "client.pem"),
+                                               "client_key": str(tmp_path / "client.key")})
+        assert k8s_client.K8sClient(admin).get("/version") == {"major": "1"}
+    finally:
+        server.stop()
+
+
+def test_a_read_loads_no_urllib3(https_server, tmp_path):
+    """The point of _common.ConnectionPool here: a cilium_* task's reads import no HTTP library beyond the standard one."""
+    https_server.script("GET", "^/version$", (200, {"major": "1"}))
+    path = write_kubeconfig(tmp_path / "config", https_server.url, ca_path=https_server.ca_path)
+    code = ("import json, sys\n"
+            "from ansible_collections.azcni.cilium.plugins.module_utils._k8s import client, config\n"
+            "answer = client.K8sClient(config.load_configuration({'kubeconfig': sys.argv[1]})).get('/version')\n"
+            "print(json.dumps([answer, sorted(m for m in sys.modules if m.split('.')[0] in ('urllib3', 'requests'))]))\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    done = subprocess.run([sys.executable, "-c", code, path], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [{"major": "1"}, []]

@@ -53,7 +53,7 @@ def in_cluster_report(az, params, cluster, after, target_cilium, in_cluster, wit
     pod_cidr = network(after).get("podCidr")
     return in_cluster(kubeconfig, context=params.get("context"), pools=arm.pools_view(cluster),
                       pod_cidrs=[pod_cidr] if pod_cidr else [],
-                      cilium_version=target_cilium, with_policies=with_policies)
+                      cilium_version=target_cilium, with_policies=with_policies, run_command=az.module.run_command)
 
 
 def plan_for(params, cluster):

@@ -35,16 +35,18 @@ class Unreachable(Exception):
     """The cluster's API could not be read; the message says why (never a credential)."""
 
 
-def cluster_checks(kubeconfig, context=None, pools=(), pod_cidrs=(), cilium_version=None, with_policies=True):
+def cluster_checks(kubeconfig, context=None, pools=(), pod_cidrs=(), cilium_version=None, with_policies=True,
+                   run_command=None):
     """What the cluster's objects say: {cilium_version, blockers, warnings, findings, suggested}, or
     {unreachable: why} when its API cannot be read.
 
     ``pools``: the node pools as {name, count, max_surge} (the surge nodes each gets for the drain); ``pod_cidrs``:
     the pod ranges after the migration; ``cilium_version``: the Cilium the cluster gets, which the policy analysis
     uses while no agent runs yet. Without ``with_policies`` only the drain and identity checks run.
+    ``run_command`` (AnsibleModule's) runs the kubeconfig's exec credential plugin (kubelogin on Entra ID clusters).
     """
     try:
-        facts = read_cluster(kube_client(kubeconfig, context), with_policies)
+        facts = read_cluster(kube_client(kubeconfig, context, run_command), with_policies)
     except Unreachable as exc:
         return {"unreachable": str(exc)}
     running = agent_version(facts.get("agent"))
@@ -58,10 +60,10 @@ def cluster_checks(kubeconfig, context=None, pools=(), pod_cidrs=(), cilium_vers
             "suggested": suggested}
 
 
-def kube_client(kubeconfig, context):
+def kube_client(kubeconfig, context, run_command=None):
     """A K8sClient for a kubeconfig (a path or its parsed content) and an optional context."""
     try:
-        return K8sClient(load_configuration({"kubeconfig": kubeconfig, "context": context}))
+        return K8sClient(load_configuration({"kubeconfig": kubeconfig, "context": context}, run_command))
     except K8sConfigError as exc:
         raise Unreachable(str(exc))
 

@@ -488,6 +488,7 @@ class FakeAz(object):
         self.check_mode = check_mode
         self.subscription_id = "0000"
         self.warnings = []
+        self.module = type("Module", (), {"run_command": staticmethod(lambda args, **kwargs: (127, "", "not run here"))})()
         clusters = type("Clusters", (), {})()
         clusters.get, clusters.begin_create_or_update, clusters.begin_delete = arm.get, arm.begin_create_or_update, arm.begin_delete
         networks = type("Networks", (), {})()

@@ -135,12 +135,21 @@ def kube_with(budget_spec, allowed):
 KUBECONFIG = {"apiVersion": "v1", "kind": "Config"}  # given as the kubeconfig option: no credentials from Azure
 
 
+def run_command(args, **kwargs):  # AnsibleModule's: what runs a kubeconfig's exec credential plugin
+    raise AssertionError("not run by these tests")
+
+
+class ModuleAz(object):
+    """The one thing assess takes from the AzureModule when the kubeconfig is given: its run_command."""
+    module = type("Module", (), {"run_command": staticmethod(run_command)})
+
+
 def kube_for(monkeypatch, kube):
-    """The in-cluster checks reach ``kube``; returns the (kubeconfig, context) they were given."""
+    """The in-cluster checks reach ``kube``; returns the (kubeconfig, context, run_command) they were given."""
     seen = []
 
-    def client(kubeconfig, context):
-        seen.append((kubeconfig, context))
+    def client(kubeconfig, context, run_command=None):
+        seen.append((kubeconfig, context, run_command))
         return kube
     monkeypatch.setattr(migration_checks, "kube_client", client)
     return seen
@@ -150,9 +159,9 @@ def test_assess_joins_arm_facts_budgets_and_policies(monkeypatch):
     kube = kube_with({"maxUnavailable": 0}, 0)
     seen = kube_for(monkeypatch, kube)
     cluster = kubenet()
-    report = migration_runner.assess(None, {"kubeconfig": KUBECONFIG, "context": "ctx"}, cluster,
+    report = migration_runner.assess(ModuleAz(), {"kubeconfig": KUBECONFIG, "context": "ctx"}, cluster,
                                      plan_for(cluster, allow_migration=True), migration_checks.cluster_checks)
-    assert seen == [(KUBECONFIG, "ctx")]
+    assert seen == [(KUBECONFIG, "ctx", run_command)]  # exec plugins (kubelogin) run through the module
     assert ids(report["blockers"]) == ["pdb-no-disruptions"] and report["ready"] is False
     assert report["current"]["ipam_mode"] == "kubenet" and report["target"]["ipam_mode"] == "overlay"
     assert report["target"]["cilium_version"] == "1.17.9" and report["current"]["cilium_version"] is None
@@ -168,7 +177,7 @@ def test_the_in_cluster_checks_get_the_pools_the_pod_range_and_the_target_cilium
         asked.append(dict(given, kubeconfig=kubeconfig))
         return {"cilium_version": "1.14.5", "blockers": [], "warnings": [], "findings": [], "suggested": []}
     cluster = kubenet()
-    report = migration_runner.assess(None, {"kubeconfig": KUBECONFIG}, cluster, plan_for(cluster, allow_migration=True),
+    report = migration_runner.assess(ModuleAz(), {"kubeconfig": KUBECONFIG}, cluster, plan_for(cluster, allow_migration=True),
                                      in_cluster)
     assert [(a["kubeconfig"], a["context"], a["pod_cidrs"], a["cilium_version"], a["with_policies"]) for a in asked] == [
         (KUBECONFIG, None, ["10.244.0.0/16"], "1.17.9", True)]
@@ -177,11 +186,11 @@ def test_the_in_cluster_checks_get_the_pools_the_pod_range_and_the_target_cilium
 
 
 def test_unreachable_cluster_is_a_blocker(monkeypatch):
-    def refuse(kubeconfig, context):
+    def refuse(kubeconfig, context, run_command=None):
         raise migration_checks.Unreachable("connection refused")
     monkeypatch.setattr(migration_checks, "kube_client", refuse)
     cluster = kubenet()
-    report = migration_runner.assess(None, {"kubeconfig": KUBECONFIG}, cluster, plan_for(cluster, allow_migration=True),
+    report = migration_runner.assess(ModuleAz(), {"kubeconfig": KUBECONFIG}, cluster, plan_for(cluster, allow_migration=True),
                                      migration_checks.cluster_checks)
     assert ids(report["blockers"]) == ["cluster-unreachable"] and "connection refused" in report["blockers"][0]["message"]
 
@@ -267,12 +276,12 @@ def test_the_gate_is_not_asked_without_a_migration():
 def test_the_gate_joins_the_same_assessment(monkeypatch):
     kube_for(monkeypatch, kube_with({"maxUnavailable": 0}, 0))
     cluster = kubenet()
-    standing, accepted, _warnings = migration_runner.gate(None, {"ignore_blockers": [], "kubeconfig": KUBECONFIG},
+    standing, accepted, _warnings = migration_runner.gate(ModuleAz(), {"ignore_blockers": [], "kubeconfig": KUBECONFIG},
                                                           cluster, plan_for(cluster, allow_migration=True),
                                                           migration_checks.cluster_checks)
     assert ids(standing) == ["pdb-no-disruptions"] and accepted == []
     standing, accepted, _warnings = migration_runner.gate(
-        None, {"ignore_blockers": ["pdb-no-disruptions"], "kubeconfig": KUBECONFIG}, cluster,
+        ModuleAz(), {"ignore_blockers": ["pdb-no-disruptions"], "kubeconfig": KUBECONFIG}, cluster,
         plan_for(cluster, allow_migration=True), migration_checks.cluster_checks)
     assert standing == [] and ids(accepted) == ["pdb-no-disruptions"]
 
@@ -281,7 +290,7 @@ def test_the_gate_asks_the_modules_in_cluster_checks_with_the_clusters_user_cred
     asked = []
 
     def in_cluster(kubeconfig, **given):
-        asked.append((kubeconfig, given["with_policies"]))
+        asked.append((kubeconfig, given["with_policies"], given["run_command"]))
         return {"cilium_version": None, "blockers": [{"id": "pdb-no-disruptions", "message": "web allows 0",
                                                       "object": None}], "warnings": [], "findings": [], "suggested": []}
     arm = FakeArm(kubenet())
@@ -292,7 +301,7 @@ def test_the_gate_asks_the_modules_in_cluster_checks_with_the_clusters_user_cred
     with pytest.raises(Failed) as failed:
         aks_cluster_runner.ClusterRunner(az, gate=aks_cluster_runner.migration_gate(in_cluster)).run()
     # no policy analysis before a write: only the drain and identity checks
-    assert arm.writes == [] and asked == [(KUBECONFIG, False)]
+    assert arm.writes == [] and asked == [(KUBECONFIG, False, az.module.run_command)]  # exec plugins run through it
     assert ids(failed.value.args[0]["blockers"]) == ["pdb-no-disruptions"]
 
 

@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) azcni.cilium contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The HTTPS transport of a task's Azure calls: azure-core's ``HttpTransport`` on the standard library.
+"""The HTTPS transport of a task's Azure calls: azure-core's ``HttpTransport`` on the standard library
+(_common.ConnectionPool, which the Kubernetes client shares).
 
 azure-core's default transport is requests on urllib3, which take about 50 ms to import: a third of
 what a no-change task costs, paid by every task of every host. ARM, the token endpoint and the cloud
-metadata only need what ``http.client`` and ``ssl`` do (and have imported already): HTTPS with kept-alive
+metadata only need what ``http.client`` and ``ssl`` do: HTTPS with kept-alive
 connections, TLS verified as requests verifies it, and the errors azure-core's RetryPolicy acts on.
 
 When a proxy is configured for HTTPS (``HTTPS_PROXY`` or ``ALL_PROXY``, either case) the task uses
@@ -204,8 +205,8 @@ class HttpsTransport(HttpTransport):
         except ConnectFailed as exc:
             raise (ServiceRequestTimeoutError if exc.timeout else ServiceRequestError)(str(exc), error=exc)
         except OSError as exc:  # _common.ExchangeFailed: the server may have acted
-            raise (ServiceResponseTimeoutError if getattr(exc, "timeout", False) else ServiceResponseError)(str(exc),
-                                                                                                          error=exc)
+            error = ServiceResponseTimeoutError if getattr(exc, "timeout", False) else ServiceResponseError
+            raise error(str(exc), error=exc)
         response = Response(request, raw.status, raw.reason, raw.headers, raw.data)
         if raw.status == 200 and bundle is not False and cache.cacheable(request.method, request.url):
             cache.write(request.url, raw.data)

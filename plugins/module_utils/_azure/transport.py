@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 import os
-from urllib.parse import urlencode
+import re
+from urllib.parse import quote, urlencode
 
 from ansible_collections.azcni.cilium.plugins.module_utils._azure import session as cache
 from ansible_collections.azcni.cilium.plugins.module_utils._common import ConnectFailed, ConnectionPool, tls_context
@@ -73,6 +74,14 @@ def ca_bundle(verify=True):
     except ImportError:
         return None
     return certifi.where()
+
+
+def requote(url):
+    """The URL as requests sends it: azure-core leaves query values as given (``$filter=atScope() and ...``),
+    and http.client refuses spaces. Escapes already there stay; a ``%`` that starts none is escaped too."""
+    if re.search(r"%(?![0-9A-Fa-f]{2})", url):
+        return quote(url, safe="!#$&'()*+,/:;=?@[]~")
+    return quote(url, safe="!#$%&'()*+,/:;=?@[]~")
 
 
 def request_body(request):
@@ -199,7 +208,7 @@ class HttpsTransport(HttpTransport):
         bundle = ca_bundle(kwargs.get("connection_verify", self.verify))
         context = self._context(bundle, request.url) if request.url.lower().startswith("https:") else None
         try:
-            raw = self._pool.request(request.method, request.url, body=request_body(request), headers=dict(request.headers),
+            raw = self._pool.request(request.method, requote(request.url), body=request_body(request), headers=dict(request.headers),
                                      context=context, connect_timeout=kwargs.get("connection_timeout") or DEFAULT_TIMEOUT,
                                      read_timeout=kwargs.get("read_timeout") or DEFAULT_TIMEOUT)
         except ConnectFailed as exc:

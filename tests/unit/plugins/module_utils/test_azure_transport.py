@@ -177,3 +177,14 @@ print(json.dumps([answer, sorted(m for m in sys.modules if m.split(".")[0] in ("
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [{"ok": True}, []]
     assert https_server.requests[-1][4]["Authorization"] == "Bearer t"
+
+
+def test_query_values_are_quoted_as_requests_quotes_them(https_server):
+    """azure-core leaves ``$filter`` values as given; ARM must receive them escaped, and decode them back."""
+    https_server.script("GET", "/roleAssignments$", (200, {"value": []}))
+    transport = HttpsTransport(https_server.ca_path)
+    transport.send(HttpRequest("GET", https_server.url + "/roleAssignments?$filter=atScope() and assignedTo('p-1')&x=%41"))
+    assert https_server.requests[-1][2] == {"$filter": ["atScope() and assignedTo('p-1')"], "x": ["A"]}
+    transport.send(HttpRequest("GET", https_server.url + "/roleAssignments?x=%41%zz"))  # a stray %: all of it literal
+    assert https_server.requests[-1][2] == {"x": ["%41%zz"]}
+    assert azure_transport.requote("https://h/p?a=b%20c") == "https://h/p?a=b%20c"  # an escape stays one

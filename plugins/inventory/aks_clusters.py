@@ -118,10 +118,8 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.azcni.cilium.plugins.module_utils._aks.inventory import host_vars
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.auth import (
     AzureAuthError, build_credential, cli_subscription, resolve_cloud, resolve_settings)
-from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import (
-    CLIENT_SETTINGS, pipeline_client, to_azure_error)
-from ansible_collections.azcni.cilium.plugins.module_utils._azure.rest import Api
-from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import new_transport
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError, arm_api
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import new_sender
 
 AUTH_OPTIONS = ("auth_source", "profile", "subscription_id", "client_id", "secret", "tenant", "ad_user", "password",
                 "cloud_environment", "cert_validation_mode", "disable_instance_discovery")
@@ -169,23 +167,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # --- reading Azure ------------------------------------------------------------------------------
     def _fetch(self):
         """Every managed cluster (raw ARM JSON) of the configured subscriptions, filtered; cacheable as is."""
-        from azure.core.exceptions import AzureError  # pylint: disable=import-outside-toplevel
-
         params = dict((name, self.get_option(name)) for name in AUTH_OPTIONS)
         groups = [g.lower() for g in self.get_option("resource_groups") or []]
         try:
             settings = resolve_settings(params)
             verify = settings.get("cert_validation_mode", "validate") != "ignore"
-            transport = new_transport(verify)
-            cloud = resolve_cloud(settings.get("cloud_environment"), verify, transport)
-            client = pipeline_client(build_credential(settings, cloud, verify, transport), cloud, transport)
+            sender = new_sender(verify)
+            cloud = resolve_cloud(settings.get("cloud_environment"), verify, sender)
+            credential = build_credential(settings, cloud, verify, sender)
             subscriptions = self.get_option("subscriptions") or [settings.get("subscription_id") or
                                                                  cli_subscription(_run_command)]
             if not all(subscriptions):
                 raise AzureAuthError("No Azure subscription: set subscriptions or subscription_id (or AZURE_SUBSCRIPTION_ID).")
             clusters = []
             for subscription in subscriptions:
-                api = Api(client, subscription, CLIENT_SETTINGS["polling_interval"]).managed_clusters
+                api = arm_api(sender, credential, cloud, subscription).managed_clusters
                 if groups:
                     for group in groups:
                         clusters.extend(api.list_by_resource_group(group))
@@ -194,7 +190,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except AzureAuthError as exc:
             raise AnsibleError("aks_clusters: %s" % to_native(exc))
         except AzureError as exc:
-            raise AnsibleError("aks_clusters: listing AKS clusters failed: %s" % to_azure_error(exc))
+            raise AnsibleError("aks_clusters: listing AKS clusters failed: %s" % exc)
         return [c for c in clusters if self._wanted(c, groups)]
 
     def _wanted(self, cluster, groups):

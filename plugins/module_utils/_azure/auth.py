@@ -182,33 +182,23 @@ def resolve_settings(params, environ=None):
     return merged({"client_id": env.get("client_id")}, "msi")
 
 
-def tls_refused(exc):
-    """True when ``exc`` (an azure-core error from either transport) is a failed TLS verification."""
-    text = str(exc)
-    return "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text
+def _fetch_metadata(url, verify, sender=None):
+    if sender is None:
+        from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import new_sender
 
-
-def _fetch_metadata(url, verify, transport=None):
-    from azure.core.exceptions import AzureError
-    from azure.core.rest import HttpRequest
-
-    if transport is None:
-        from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import new_transport
-
-        transport = new_transport(verify)
+        sender = new_sender(verify)
     try:
-        response = transport.send(HttpRequest("GET", url, headers={"Accept": "application/json"}),
-                                  connection_timeout=30, read_timeout=30)
-        if response.status_code != 200:
-            raise AzureAuthError("Could not read cloud metadata from %s: HTTP %d %s"
-                                 % (url, response.status_code, response.reason))
-        return json.loads(response.text())
-    except AzureError as exc:
-        if tls_refused(exc):
+        answer = sender.request("GET", url, headers={"Accept": "application/json"}, connect_timeout=30, read_timeout=30)
+    except OSError as exc:  # _common.ConnectFailed / ExchangeFailed
+        if getattr(exc, "tls", False):
             raise AzureAuthError(
                 "TLS verification failed for the cloud metadata endpoint %s: %s. Point REQUESTS_CA_BUNDLE at the CA "
                 "that signed it, or set cert_validation_mode=ignore." % (url, exc))
         raise AzureAuthError("Could not read cloud metadata from %s: %s" % (url, exc))
+    if answer.status != 200:
+        raise AzureAuthError("Could not read cloud metadata from %s: HTTP %d %s" % (url, answer.status, answer.reason))
+    try:
+        return json.loads(answer.data.decode("utf-8-sig"))
     except ValueError as exc:
         raise AzureAuthError("Could not read cloud metadata from %s: %s" % (url, exc))
 
@@ -231,13 +221,13 @@ def cloud_from_metadata(document, url=""):
     return Cloud(document.get("name") or url, resource_manager, login.rstrip("/"), audiences[0])
 
 
-def resolve_cloud(cloud_environment, verify=True, transport=None):
-    """Turn a cloud name or an ARM metadata URL into a Cloud (``transport``: see _azure.transport)."""
+def resolve_cloud(cloud_environment, verify=True, sender=None):
+    """Turn a cloud name or an ARM metadata URL into a Cloud (``sender``: see _azure.transport)."""
     name = cloud_environment or "AzureCloud"
     if name in KNOWN_CLOUDS:
         return KNOWN_CLOUDS[name]
     if name.lower().startswith("https://"):
-        return cloud_from_metadata(_fetch_metadata(name, verify, transport), name)
+        return cloud_from_metadata(_fetch_metadata(name, verify, sender), name)
     if name.lower().startswith("http://"):
         raise AzureAuthError("cloud_environment %s must use https: Azure tokens are never sent over plain http." % name)
     raise AzureAuthError("Unknown cloud_environment '%s': use one of %s or the https URL of an ARM metadata endpoint "
@@ -257,13 +247,13 @@ def _adfs(cloud, settings):
     return str(settings.get("tenant")).lower() == "adfs" or cloud.login_endpoint.rstrip("/").lower().endswith("/adfs")
 
 
-def build_credential(settings, cloud, verify=True, transport=None):
-    """Return a credential for the resolved settings: a service principal's secret is sent over
-    ``transport`` (see _azure.transport) when one is given; azure-identity does everything else."""
-    if (transport is not None and settings["source"] not in ("cli", "msi") and settings.get("client_id")
+def build_credential(settings, cloud, verify=True, sender=None):
+    """Return a credential for the resolved settings: a service principal's secret is sent with
+    ``sender`` (see _azure.transport) when one is given; azure-identity does everything else."""
+    if (sender is not None and settings["source"] not in ("cli", "msi") and settings.get("client_id")
             and settings.get("secret") and settings.get("tenant") and not _adfs(cloud, settings)):
         return ClientSecretToken(cloud.login_endpoint, settings["tenant"], settings["client_id"], settings["secret"],
-                                 transport)
+                                 sender)
     from azure import identity  # lazy: azure-identity costs ~0.1 s to import
     from azure.core.pipeline.transport import RequestsTransport
 

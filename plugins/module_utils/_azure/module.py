@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one wrapper every ``aks_*`` module uses to reach Azure Resource Manager.
 
-It owns the AnsibleModule, the credential, the cloud and one pipeline per task, all created lazily.
-Calls go through azure-core's pipeline (the one the SDK clients use) on raw JSON (``_azure.rest``): updates
-merge onto exactly what Azure returned, so fields this collection does not model are never reset.
+It owns the AnsibleModule, the credential, the cloud and one Api per task, all created lazily. Calls work
+on raw JSON (``_azure.rest``): reads go out through _azure.reads, writes and long-running operations
+through azure-core's pipeline (the one the SDK clients use); updates merge onto exactly what Azure
+returned, so fields this collection does not model are never reset.
 
 Private to this collection: names and signatures may change without notice.
 """
@@ -13,11 +14,12 @@ Private to this collection: names and signatures may change without notice.
 from __future__ import annotations
 
 import importlib.util
-import json
+import os
 import time
 
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.auth import (
     AZURE_AUTH_ARGS, AzureAuthError, build_credential, cli_subscription, resolve_cloud, resolve_settings, scope_for)
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.errors import AzureError, to_azure_error
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.rest import Api
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.names import location_problem
 from ansible_collections.azcni.cilium.plugins.module_utils._common import ModuleBase
@@ -46,57 +48,6 @@ CLIENTS = ("containerservice", "network", "resources")
 CLIENT_SETTINGS = dict(retry_total=6, retry_status=4, retry_backoff_factor=0.8, retry_backoff_max=60,
                        polling_interval=15)
 USER_AGENT = "azcni.cilium/1.1.0"
-
-
-class AzureError(Exception):
-    """An ARM error, with the code and message ARM sent."""
-
-    def __init__(self, message, code=None, status=None, target=None, details=None):
-        super(AzureError, self).__init__(message)
-        self.message = message
-        self.code = code
-        self.status = status
-        self.target = target
-        self.details = details or []
-
-    def __str__(self):
-        return "%s: %s" % (self.code, self.message) if self.code else self.message
-
-
-def _response_json(http_response):
-    if http_response is None:
-        return None
-    try:
-        text = http_response.text()
-    except Exception:  # pylint: disable=broad-except
-        return None
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None
-
-
-def to_azure_error(exc):
-    """Convert an azure-core exception into an AzureError carrying ARM's code and message."""
-    from azure.core import exceptions
-
-    if isinstance(exc, exceptions.ClientAuthenticationError):
-        return AzureError("Authentication failed: %s" % (exc.message or exc), code="AuthenticationFailed",
-                          status=getattr(exc, "status_code", None))
-    if isinstance(exc, exceptions.HttpResponseError):
-        error = getattr(exc, "error", None)
-        code = getattr(error, "code", None)
-        message = getattr(error, "message", None)
-        if not code:
-            body = _response_json(getattr(exc, "response", None)) or {}
-            envelope = body.get("error") if isinstance(body, dict) else None
-            if isinstance(envelope, dict):
-                code, message = envelope.get("code"), envelope.get("message")
-        details = [dict(code=getattr(d, "code", None), message=getattr(d, "message", None))
-                   for d in (getattr(error, "details", None) or [])]
-        return AzureError(message or exc.message or str(exc), code=code, status=exc.status_code,
-                          target=getattr(error, "target", None), details=details)
-    return AzureError(str(exc), code=type(exc).__name__)
 
 
 TASK_SECONDS = 600  # the time budget of a task without wait_timeout
@@ -131,22 +82,38 @@ def deadline_retry_policy(deadline, **settings):
     return DeadlineRetryPolicy(**settings)
 
 
+def core_version():
+    """azure-core's version, read from its ``_version.py``: importing the package loads its whole pipeline."""
+    import re
+
+    try:
+        spec = importlib.util.find_spec("azure.core")
+        with open(os.path.join(list(spec.submodule_search_locations)[0], "_version.py"), encoding="utf-8") as stream:
+            return re.search(r"VERSION\s*=\s*[\"']([^\"']+)", stream.read()).group(1)
+    except (ImportError, ValueError, AttributeError, IndexError, TypeError, OSError):
+        return "unknown"
+
+
 def sdk_user_agent():
     """azure-core's default User-Agent, without the ``uname -p`` subprocess its ``platform.platform()`` starts
     (tens of milliseconds, on every task): the platform part comes from ``os.uname()``."""
     import platform
 
-    from azure.core import __version__ as core_version
-
-    return "azsdk-python-core/%s Python/%s (%s-%s-%s)" % (core_version, platform.python_version(), platform.system(),
+    return "azsdk-python-core/%s Python/%s (%s-%s-%s)" % (core_version(), platform.python_version(), platform.system(),
                                                           platform.release(), platform.machine())
+
+
+def user_agent():
+    """What azure-core's UserAgentPolicy sends for our pipeline: ours, azure-core's, then AZURE_HTTP_USER_AGENT."""
+    agent = "%s %s" % (USER_AGENT, sdk_user_agent())
+    extra = os.environ.get("AZURE_HTTP_USER_AGENT")
+    return "%s %s" % (agent, extra) if extra is not None else agent
 
 
 def pipeline_client(credential, cloud, transport, deadline=None):
     """azure-core's pipeline as the SDK clients build it: retries, bearer token (with CAE challenges),
-    ARM's provider registration, over ``transport`` (_azure.transport.new_transport); see _azure.policies
-    for why azure-mgmt-core's policies are not imported up front.
-    (Also what the aks_clusters inventory plugin sends through, outside any module.)"""
+    ARM's provider registration, over ``transport`` (_azure.core_transport); see _azure.policies for why
+    azure-mgmt-core's policies are not imported up front."""
     from azure.core import PipelineClient
     from azure.core.pipeline import policies
 
@@ -161,6 +128,21 @@ def pipeline_client(credential, cloud, transport, deadline=None):
     return PipelineClient(cloud.resource_manager, policies=pipeline, transport=transport)
 
 
+def arm_api(sender, credential, cloud, subscription, deadline=None):
+    """The ARM operations (_azure.rest) for one subscription: reads over ``sender`` (_azure.transport), the
+    rest through azure-core's pipeline on the same connections, built when first needed.
+    (Also what the aks_clusters inventory plugin reads with, outside any module.)"""
+    from ansible_collections.azcni.cilium.plugins.module_utils._azure.reads import Reads
+
+    def pipeline():
+        from ansible_collections.azcni.cilium.plugins.module_utils._azure.core_transport import transport_for
+
+        return pipeline_client(credential, cloud, transport_for(sender), deadline)
+
+    reads = Reads(sender, credential, scope_for(cloud), user_agent(), CLIENT_SETTINGS, deadline)
+    return Api(reads, pipeline, cloud.resource_manager, subscription, CLIENT_SETTINGS["polling_interval"])
+
+
 class AzureModule(ModuleBase):
     """AnsibleModule plus lazily built Azure credential, cloud and SDK clients."""
 
@@ -171,7 +153,7 @@ class AzureModule(ModuleBase):
         self._cloud = None
         self._credential = None
         self._api = None
-        self._transport = None
+        self._sender = None
         self.started = time.monotonic()
         self.stored = []  # the writes Azure accepted in this task, in order: changed is true once there is one
         timeout = self.params.get("wait_timeout")
@@ -217,7 +199,7 @@ class AzureModule(ModuleBase):
     def cloud(self):
         if self._cloud is None:
             try:
-                self._cloud = resolve_cloud(self.settings.get("cloud_environment"), self.verify, self.transport)
+                self._cloud = resolve_cloud(self.settings.get("cloud_environment"), self.verify, self.sender)
             except AzureAuthError as exc:
                 self.fail_json(msg=str(exc))
         return self._cloud
@@ -232,46 +214,38 @@ class AzureModule(ModuleBase):
         return subscription
 
     @property
-    def transport(self):
-        """One HTTP transport for the task: metadata, Entra ID and ARM share its connections and cache."""
-        if self._transport is None:
-            from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import new_transport
+    def sender(self):
+        """What the task sends with (_azure.transport): metadata, Entra ID and ARM share its connections and cache."""
+        if self._sender is None:
+            from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import new_sender
 
-            self._transport = new_transport(self.verify)
-        return self._transport
+            self._sender = new_sender(self.verify)
+        return self._sender
 
     @property
     def credential(self):
         if self._credential is None:
             try:
-                self._credential = build_credential(self.settings, self.cloud, self.verify, self.transport)
+                self._credential = build_credential(self.settings, self.cloud, self.verify, self.sender)
             except AzureAuthError as exc:
                 self.fail_json(msg=str(exc))
         return self._credential
 
     def client(self, kind):
-        """The ARM operations (``.managed_clusters.get``...) of ``kind``: one pipeline per task serves all kinds."""
+        """The ARM operations (``.managed_clusters.get``...) of ``kind``: one Api per task serves all kinds."""
         if kind not in CLIENTS:
             raise ValueError("unknown Azure client %r" % kind)
         if self._api is None:
-            self._api = Api(self._pipeline_client(), self.subscription_id, CLIENT_SETTINGS["polling_interval"])
+            if not self.verify:
+                self.warn(TLS_OFF_WARNING)  # one Api per task: warned once per task
+            self._api = arm_api(self.sender, self.credential, self.cloud, self.subscription_id, self.deadline)
         return self._api
-
-    def _pipeline_client(self):
-        if not self.verify:
-            self.warn(TLS_OFF_WARNING)  # one pipeline per task: warned once per task
-        return pipeline_client(self.credential, self.cloud, self.transport, self.deadline)
 
     # --- calls on raw JSON -----------------------------------------------------------------------
     @staticmethod
     def _invoke(operation, args, body, query=None):
-        from azure.core import exceptions
-
         extra = dict((key, value) for key, value in (("body", body), ("query", query)) if value is not None)
-        try:
-            return operation(*args, **extra)
-        except exceptions.AzureError as exc:
-            raise to_azure_error(exc)
+        return operation(*args, **extra)  # _azure.rest raises AzureError whichever path the call took
 
     def get(self, operation, *args):
         """Call a GET operation; the JSON body, or None when ARM answers 404."""

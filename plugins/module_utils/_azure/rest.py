@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) azcni.cilium contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The ARM operations this collection sends, as one table, sent through azure-core's pipeline.
+"""The ARM operations this collection sends, as one table: reads through _azure.reads, the rest through
+azure-core's pipeline.
 
 Every call works on raw ARM JSON, so the generated SDK clients (and their model packages, which cost
-up to two seconds to import) are not needed: azure-core sends, retries and polls, azure-mgmt-core
+up to two seconds to import) are not needed: azure-core sends, retries and polls writes, azure-mgmt-core
 reads ARM's errors and long-running-operation headers. Each operation pins the ARM API version it
 was written against, so the wire format never depends on which SDK release is installed.
 
-``Api(pipeline, subscription).managed_clusters.get(rg, name)`` reads like the SDK call it replaces.
+``api.managed_clusters.get(rg, name)`` reads like the SDK call it replaces.
 
 Private to this collection: names and signatures may change without notice.
 """
@@ -17,6 +18,9 @@ from __future__ import annotations
 
 import json
 from collections import namedtuple
+from urllib.parse import quote, urlencode
+
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.errors import to_azure_error
 
 Operation = namedtuple("Operation", "method path api_version lro paged")
 
@@ -91,20 +95,75 @@ class Call(object):
         return "<ARM %s %s>" % (self.operation.method, self.name)
 
 
-class Api(object):
-    """The operations of OPERATIONS on one pipeline (azure-core PipelineClient) and subscription."""
+def is_read(operation):
+    """GETs, and the POSTs that only read (listClusterUserCredential...): what _azure.reads sends."""
+    last = operation.path.rsplit("/", 1)[-1]
+    return operation.method == "GET" or (operation.method == "POST" and not operation.lro and last.startswith("list"))
 
-    def __init__(self, client, subscription, polling_interval=15):
-        self.client = client
-        self.base_url = client._base_url  # pylint: disable=protected-access
+
+def with_query(url, api_version, query=None):
+    params = dict(query or {}, **({"api-version": api_version} if api_version else {}))
+    return url + ("?" + urlencode(params, safe="$'(),", quote_via=quote) if params else "")
+
+
+class Api(object):
+    """The operations of OPERATIONS for one subscription: reads through ``reads`` (_azure.reads), everything
+    else, and the reads ARM hands over (NeedsPipeline), through azure-core's pipeline, built on first use
+    by ``pipeline()`` (a PipelineClient). Without ``reads`` every call takes the pipeline."""
+
+    def __init__(self, reads, pipeline, base_url, subscription, polling_interval=15):
+        self.reads = reads
+        self._pipeline, self._client = pipeline, None
+        self.base_url = base_url
         self.subscription = subscription
         self.polling_interval = polling_interval
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = self._pipeline()
+        return self._client
 
     def __getattr__(self, group):
         if group not in OPERATIONS:
             raise AttributeError(group)
         api = self
         return type("Operations", (), dict((name, Call(api, name, op)) for name, op in OPERATIONS[group].items()))()
+
+    def send(self, call, args, body, query=None):
+        """Run one call (``query``: more query parameters, e.g. ``$filter``): the JSON answer, every item
+        of a paged list, or an LROPoller. Raises AzureError."""
+        op = call.operation
+        if self.reads is not None and is_read(op):
+            from ansible_collections.azcni.cilium.plugins.module_utils._azure.reads import NeedsPipeline
+
+            try:
+                return self._read(op, with_query(call.url(args), op.api_version, query), body)
+            except NeedsPipeline:
+                pass  # a CAE challenge or an unregistered provider: azure-core's policies answer those
+        from azure.core.exceptions import AzureError as CoreError
+
+        try:
+            response = self._run(self._request(op.method, call.url(args), op.api_version, body, query))
+            if op.paged:
+                return self._pages(response)
+            if op.lro:
+                return self._poller(response)
+            return raw_json(response)
+        except CoreError as exc:
+            raise to_azure_error(exc)
+
+    def _read(self, op, url, body):
+        answer = self.reads.send(op.method, url, body)
+        if not op.paged:
+            return answer
+        items = []
+        while True:
+            page = answer or {}
+            items.extend(page.get("value") or [])
+            if not page.get("nextLink"):
+                return items
+            answer = self.reads.send("GET", page["nextLink"])
 
     def _request(self, method, url, api_version, body, query=None):
         from azure.core.rest import HttpRequest
@@ -128,17 +187,6 @@ class Api(object):
                 raise ClientAuthenticationError(response=response.http_response)
             raise HttpResponseError(response=response.http_response, error_format=ARMErrorFormat)
         return response
-
-    def send(self, call, args, body, query=None):
-        """Run one call (``query``: more query parameters, e.g. ``$filter``): the JSON answer, every item
-        of a paged list, or an LROPoller."""
-        op = call.operation
-        response = self._run(self._request(op.method, call.url(args), op.api_version, body, query))
-        if op.paged:
-            return self._pages(response)
-        if op.lro:
-            return self._poller(response)
-        return raw_json(response)
 
     def _pages(self, response):
         items = []

@@ -17,39 +17,46 @@ from __future__ import annotations
 
 import json
 import time
+from collections import namedtuple
 from urllib.parse import urlencode
+
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.errors import AzureError
+
+
+# azure-core's AccessToken has these two fields; this one needs no import of azure-core
+AccessToken = namedtuple("AccessToken", "token expires_on")
+
+
+def _failed(message):
+    return AzureError("Authentication failed: %s" % message, code="AuthenticationFailed")
 
 
 class ClientSecretToken(object):
-    """An azure-core credential (``get_token``) for a client ID and secret, sent over ``transport``."""
+    """An azure-core credential (``get_token``) for a client ID and secret, sent with ``sender`` (_azure.transport)."""
 
-    def __init__(self, login_endpoint, tenant, client_id, secret, transport):
+    def __init__(self, login_endpoint, tenant, client_id, secret, sender):
         self.url = "%s/%s/oauth2/v2.0/token" % (login_endpoint.rstrip("/"), tenant)
-        self.client_id, self._secret, self.transport = client_id, secret, transport
+        self.client_id, self._secret, self.sender = client_id, secret, sender
         self._token = None
 
     def get_token(self, *scopes, **kwargs):  # pylint: disable=unused-argument
-        from azure.core.credentials import AccessToken
-        from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError, ServiceResponseError
-        from azure.core.rest import HttpRequest
-
+        """The token (cached until 5 minutes before it expires); AzureError AuthenticationFailed when refused."""
         if self._token is not None and self._token.expires_on - 300 > time.time():
             return self._token
         form = urlencode({"grant_type": "client_credentials", "client_id": self.client_id,
                           "client_secret": self._secret, "scope": " ".join(scopes)})
-        request = HttpRequest("POST", self.url, content=form.encode("ascii"),
-                              headers={"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"})
+        headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
         try:
-            response = self.transport.send(request, connection_timeout=60, read_timeout=60)
-            body = json.loads(response.text())
+            answer = self.sender.request("POST", self.url, body=form.encode("ascii"), headers=headers,
+                                         connect_timeout=60, read_timeout=60)
+        except OSError as exc:  # _common.ConnectFailed / ExchangeFailed: say where the login went
+            raise _failed("Could not reach the token endpoint %s: %s" % (self.url, exc))
+        try:
+            body = json.loads(answer.data.decode("utf-8")) if answer.data else {}
         except ValueError:
-            raise ClientAuthenticationError(message="The token endpoint %s answered %d without JSON."
-                                            % (self.url, response.status_code))
-        except (ServiceRequestError, ServiceResponseError) as exc:  # connection and TLS errors: say where the login went
-            raise ClientAuthenticationError(message="Could not reach the token endpoint %s: %s" % (self.url, exc))
-        if response.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
+            raise _failed("The token endpoint %s answered %d without JSON." % (self.url, answer.status))
+        if answer.status != 200 or not isinstance(body, dict) or not body.get("access_token"):
             body = body if isinstance(body, dict) else {}
-            raise ClientAuthenticationError(message="%s: %s" % (body.get("error") or response.status_code,
-                                                                body.get("error_description") or "no access token"))
+            raise _failed("%s: %s" % (body.get("error") or answer.status, body.get("error_description") or "no access token"))
         self._token = AccessToken(body["access_token"], int(time.time()) + int(body.get("expires_in") or 3599))
         return self._token

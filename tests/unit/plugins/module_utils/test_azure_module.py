@@ -52,7 +52,7 @@ def az(https_server, monkeypatch):
     module._cloud = azure_auth.Cloud("test", https_server.url + "/", https_server.url, https_server.url + "/")
     module._credential = StaticToken()
     module._api = None
-    module._transport = None
+    module._sender = None
     module.started, module.stored = azure_module.time.monotonic(), []
     return module
 
@@ -189,3 +189,22 @@ def test_an_unregistered_provider_is_registered_then_the_request_sent_again(az, 
                    body={"location": "westeurope"}) == {"name": "rg1"}
     sent = [(method, path.rsplit("/", 1)[-1]) for method, path, _q, _b, _h in https_server.requests]
     assert sent == [("PUT", "rg1"), ("PUT", "rg1"), ("POST", "register"), ("GET", "Microsoft.Resources"), ("PUT", "rg1")]
+
+
+def test_a_read_arm_refuses_for_registration_goes_through_the_pipeline(az, https_server, monkeypatch):
+    """_azure.reads hands ARM's 409 MissingSubscriptionRegistration to the pipeline, whose policy registers."""
+    from azure.mgmt.core.policies import _base
+
+    monkeypatch.setattr(_base.time, "sleep", lambda seconds: None)
+    subscription = "00000000-0000-0000-0000-0000000000bb"
+    az._settings = dict(az._settings, subscription_id=subscription)
+    refused = {"error": {"code": "MissingSubscriptionRegistration",
+                         "message": "The subscription is not registered to use namespace 'Microsoft.Resources'."}}
+    https_server.script("GET", "^/subscriptions/%s/resourcegroups/rg1$" % subscription, (409, refused), (409, refused),
+                        (409, refused), (200, {"name": "rg1"}))
+    https_server.script("POST", "/providers/Microsoft.Resources/register$", (200, {"registrationState": "Registering"}))
+    https_server.script("GET", "/providers/Microsoft.Resources$", (200, {"registrationState": "Registered"}))
+    assert az.get(az.client("resources").resource_groups.get, "rg1") == {"name": "rg1"}
+    sent = [(method, path.rsplit("/", 1)[-1]) for method, path, _q, _b, _h in https_server.requests]
+    # the read, the pipeline's first try, azure-mgmt-core's own, then the registration and the read again
+    assert sent == [("GET", "rg1")] * 3 + [("POST", "register"), ("GET", "Microsoft.Resources"), ("GET", "rg1")]

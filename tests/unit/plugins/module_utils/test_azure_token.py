@@ -12,7 +12,8 @@ import pytest
 from ansible_collections.azcni.cilium.plugins.module_utils._azure import auth as azure_auth
 from ansible_collections.azcni.cilium.plugins.module_utils._azure import session as azure_session
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.token import ClientSecretToken
-from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import HttpsTransport
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import AzureError
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import Https
 
 TOKEN = "/tenant-1/oauth2/v2.0/token$"
 
@@ -20,7 +21,7 @@ TOKEN = "/tenant-1/oauth2/v2.0/token$"
 @pytest.fixture
 def token(https_server, tmp_path, monkeypatch):
     monkeypatch.setenv(azure_session.CACHE_ENV, str(tmp_path / "cache"))
-    return ClientSecretToken(https_server.url + "/", "tenant-1", "app-1", "s3cret", HttpsTransport(https_server.ca_path))
+    return ClientSecretToken(https_server.url + "/", "tenant-1", "app-1", "s3cret", Https(https_server.ca_path))
 
 
 def test_asks_entra_id_once_per_task_with_the_client_credentials_grant(https_server, token):
@@ -34,19 +35,17 @@ def test_asks_entra_id_once_per_task_with_the_client_credentials_grant(https_ser
 
 
 def test_entra_id_errors_keep_their_aadsts_text(https_server, token):
-    from azure.core.exceptions import ClientAuthenticationError
-
     https_server.script("POST", TOKEN, (401, {"error": "invalid_client",
                                               "error_description": "AADSTS7000215: Invalid client secret provided."}))
-    with pytest.raises(ClientAuthenticationError, match="invalid_client: AADSTS7000215: Invalid client secret provided"):
+    with pytest.raises(AzureError, match="invalid_client: AADSTS7000215: Invalid client secret provided"):
         token.get_token("https://management.azure.com/.default")
 
 
 def test_service_principals_take_the_direct_path_unless_adfs(https_server):
     cloud = azure_auth.Cloud("test", https_server.url + "/", https_server.url, https_server.url + "/")
     settings = {"source": "env", "client_id": "c", "secret": "s", "tenant": "t"}
-    transport = HttpsTransport()
-    assert isinstance(azure_auth.build_credential(settings, cloud, transport=transport), ClientSecretToken)
+    transport = Https()
+    assert isinstance(azure_auth.build_credential(settings, cloud, sender=transport), ClientSecretToken)
     assert type(azure_auth.build_credential(settings, cloud)).__name__ == "ClientSecretCredential"
     adfs = dict(settings, tenant="adfs")
-    assert type(azure_auth.build_credential(adfs, cloud, transport=transport)).__name__ == "ClientSecretCredential"
+    assert type(azure_auth.build_credential(adfs, cloud, sender=transport)).__name__ == "ClientSecretCredential"

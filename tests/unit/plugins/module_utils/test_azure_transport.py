@@ -20,7 +20,8 @@ from azure.core.rest import HttpRequest
 
 from ansible_collections.azcni.cilium.plugins.module_utils._azure import session as azure_session
 from ansible_collections.azcni.cilium.plugins.module_utils._azure import transport as azure_transport
-from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import HttpsTransport, new_transport
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.core_transport import CoreSender, HttpsTransport
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import Https, new_sender
 
 OPENID = "/tenant-1/v2.0/.well-known/openid-configuration"
 
@@ -55,18 +56,18 @@ def test_requests_to_one_server_share_one_connection(https_server):
     transport = HttpsTransport(https_server.ca_path)
     for dummy in range(3):
         transport.send(HttpRequest("GET", https_server.url + "/r"))
-    assert sum(len(idle) for idle in transport._pool._idle.values()) == 1  # pylint: disable=protected-access
-    connection = next(iter(transport._pool._idle.values()))[0]  # pylint: disable=protected-access
+    assert sum(len(idle) for idle in transport.https.pool._idle.values()) == 1  # pylint: disable=protected-access
+    connection = next(iter(transport.https.pool._idle.values()))[0]  # pylint: disable=protected-access
     local = connection.sock.getsockname()
     transport.send(HttpRequest("GET", https_server.url + "/r"))
-    assert next(iter(transport._pool._idle.values()))[0].sock.getsockname() == local  # pylint: disable=protected-access
+    assert next(iter(transport.https.pool._idle.values()))[0].sock.getsockname() == local  # pylint: disable=protected-access
 
 
 def test_a_connection_the_server_closed_is_replaced(https_server):
     https_server.script("GET", "^/r$", (200, {}))
     transport = HttpsTransport(https_server.ca_path)
     transport.send(HttpRequest("GET", https_server.url + "/r"))
-    idle = next(iter(transport._pool._idle.values()))[0]  # pylint: disable=protected-access
+    idle = next(iter(transport.https.pool._idle.values()))[0]  # pylint: disable=protected-access
     idle.sock.shutdown(socket.SHUT_RDWR)  # as if the server had timed the idle connection out
     assert transport.send(HttpRequest("GET", https_server.url + "/r")).status_code == 200
     assert https_server.count("GET", "^/r$") == 2
@@ -144,39 +145,40 @@ def test_discovery_documents_are_answered_from_the_cache_and_tokens_never(https_
 
 
 def test_a_proxy_hands_the_task_to_requests(monkeypatch):
-    assert isinstance(new_transport(), HttpsTransport)
+    assert isinstance(new_sender(), Https)
     monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
-    proxied = new_transport(verify=False)
-    assert isinstance(proxied, RequestsTransport) and proxied.connection_config.verify is False
+    proxied = new_sender(verify=False)
+    assert isinstance(proxied, CoreSender) and isinstance(proxied.transport, RequestsTransport)
+    assert proxied.transport.connection_config.verify is False
 
 
-def test_an_arm_read_loads_neither_requests_urllib3_nor_azure_mgmt_core(https_server):
-    """The point of this transport (and of _azure.policies): a task's ARM reads import no HTTP library beyond
-    the standard one, and not azure-mgmt-core (whose package imports asyncio; older azure-core releases
-    import it themselves)."""
+def test_an_arm_read_loads_neither_requests_urllib3_azure_core_nor_azure_mgmt_core(https_server):
+    """The point of _azure.transport and _azure.reads: a task's token and ARM reads import no HTTP library beyond
+    the standard one, and nothing of azure-core or azure-mgmt-core (their packages load their whole pipelines)."""
     code = """
 import json, sys
-from azure.core.rest import HttpRequest
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.auth import Cloud
-from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import pipeline_client
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.module import arm_api
 from ansible_collections.azcni.cilium.plugins.module_utils._azure.token import ClientSecretToken
-from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import new_transport
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import new_sender
 url = sys.argv[1]
-transport = new_transport()
-token = ClientSecretToken(url, "tenant-1", "app", "secret", transport)
-client = pipeline_client(token, Cloud("t", url + "/", url, url + "/"), transport)
-answer = client._pipeline.run(HttpRequest("GET", url + "/thing")).http_response.json()
+sender = new_sender()
+token = ClientSecretToken(url, "tenant-1", "app", "secret", sender)
+api = arm_api(sender, token, Cloud("t", url + "/", url, url + "/"), "s")
+answer = api.resource_groups.get("rg1")
 print(json.dumps([answer, sorted(m for m in sys.modules if m.split(".")[0] in ("requests", "urllib3")
-                                 or m.startswith("azure.mgmt"))]))
+                                 or m.startswith(("azure.core", "azure.mgmt")))]))
 """
     https_server.script("POST", "/tenant-1/oauth2/v2.0/token$", (200, {"access_token": "t", "expires_in": 3599}))
-    https_server.script("GET", "^/thing$", (200, {"ok": True}))
+    https_server.script("GET", "^/subscriptions/s/resourcegroups/rg1$", (200, {"ok": True}))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), REQUESTS_CA_BUNDLE=https_server.ca_path)
     done = subprocess.run([sys.executable, "-c", code, https_server.url], env=env, capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [{"ok": True}, []]
-    assert https_server.requests[-1][4]["Authorization"] == "Bearer t"
+    headers = https_server.requests[-1][4]
+    assert headers["Authorization"] == "Bearer t" and headers["User-Agent"].startswith("azcni.cilium/")
+    assert "azsdk-python-core/" in headers["User-Agent"] and "unknown" not in headers["User-Agent"]
 
 
 def test_query_values_are_quoted_as_requests_quotes_them(https_server):

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) azcni.cilium contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One HTTP session per task for everything Azure (cloud metadata, Entra ID, ARM), which keeps the
-public discovery documents between tasks of one controller.
+"""The public discovery documents kept between tasks of one controller, and the requests session that
+serves them from the cache where requests is used (azure-identity's credentials, a task behind a proxy);
+_azure.transport reads and writes the same cache.
 
 Every Azure task used to fetch the cloud metadata, then (through MSAL) the tenant's OpenID
 configuration, before asking for a token: two round trips for documents that are public and change

@@ -154,11 +154,12 @@ class CoreSender(object):
         try:
             response = self.transport.send(HttpRequest(method, url, headers=headers, content=body), **options)
             response.read()
-        except ServiceRequestError as exc:
-            raise ConnectFailed(str(exc), timeout=isinstance(exc, ServiceRequestTimeoutError),
-                                tls="CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate verify failed" in str(exc))
-        except ServiceResponseError as exc:
-            raise ExchangeFailed(str(exc), timeout=isinstance(exc, ServiceResponseTimeoutError))
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            text = str(exc)
+            if isinstance(exc, ServiceRequestError):  # nothing reached the server
+                raise ConnectFailed(text, timeout=isinstance(exc, ServiceRequestTimeoutError),
+                                    tls="CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text)
+            raise ExchangeFailed(text, timeout=isinstance(exc, ServiceResponseTimeoutError))
         return Received(response.status_code, response.reason, dict(response.headers), response.content)
 
 

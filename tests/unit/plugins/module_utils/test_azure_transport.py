@@ -190,3 +190,17 @@ def test_query_values_are_quoted_as_requests_quotes_them(https_server):
     transport.send(HttpRequest("GET", https_server.url + "/roleAssignments?x=%41%zz"))  # a stray %: all of it literal
     assert https_server.requests[-1][2] == {"x": ["%41%zz"]}
     assert azure_transport.requote("https://h/p?a=b%20c") == "https://h/p?a=b%20c"  # an escape stays one
+
+
+def test_behind_a_proxy_reads_and_tokens_go_through_requests(https_server):
+    """CoreSender: what a task behind a proxy sends with (RequestsTransport), answering as Https does."""
+    from ansible_collections.azcni.cilium.plugins.module_utils._common import ConnectFailed
+
+    https_server.script("GET", "^/thing$", (200, {"ok": True}, {"x-ms-request-id": "r1"}))
+    sender = CoreSender(RequestsTransport(connection_verify=https_server.ca_path))
+    answer = sender.request("GET", https_server.url + "/thing?$filter=a eq 'b'", headers={"Accept": "application/json"})
+    assert (answer.status, json.loads(answer.data), answer.headers["x-ms-request-id"]) == (200, {"ok": True}, "r1")
+    assert https_server.requests[-1][2] == {"$filter": ["a eq 'b'"]}
+    with pytest.raises(ConnectFailed) as refused:
+        CoreSender(RequestsTransport()).request("GET", https_server.url + "/thing")  # certifi does not know the test CA
+    assert refused.value.tls

@@ -141,13 +141,14 @@ def tls_context(bundle, cert_file=None, key_file=None):
 
 
 def _dropped(connection):
-    """True when an idle kept-alive connection can no longer be used (the server closed it)."""
+    """True when an idle kept-alive connection can no longer be used: readable while idle means the server
+    closed it (EOF) or sent bytes nobody asked for."""
     import select
 
     try:
         return connection.sock is None or bool(select.select([connection.sock], [], [], 0)[0])
-    except (OSError, ValueError):
-        return True  # readable while idle means EOF, or bytes nobody asked for
+    except (OSError, ValueError):  # a socket already closed
+        return True
 
 
 class Answer(object):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import DEFAULT_TIMEOUT, Https
+from ansible_collections.azcni.cilium.plugins.module_utils._azure.transport import DEFAULT_TIMEOUT, Https, Received
 from ansible_collections.azcni.cilium.plugins.module_utils._common import ConnectFailed, ExchangeFailed
 
 try:
@@ -161,13 +161,6 @@ class CoreSender(object):
                                     tls="CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text)
             raise ExchangeFailed(text, timeout=isinstance(exc, ServiceResponseTimeoutError))
         return Received(response.status_code, response.reason, dict(response.headers), response.content)
-
-
-class Received(object):
-    """An answer as ``Https.request()`` gives it."""
-
-    def __init__(self, status, reason, headers, data):
-        self.status, self.reason, self.headers, self.data = status, reason, headers, data
 
 
 def requests_sender(verify=True):

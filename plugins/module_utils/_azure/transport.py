@@ -70,14 +70,12 @@ def requote(url):
     return quote(url, safe="!#$%&'()*+,/:;=?@[]~")
 
 
-class Cached(object):
-    """A discovery document from the cache (_azure.session), read like an answer from the wire."""
+class Received(object):
+    """An answer as ``Https.request()`` gives it when it did not come from the pool: a discovery document
+    from the cache (_azure.session), or what RequestsTransport received behind a proxy."""
 
-    status, reason = 200, "OK"
-
-    def __init__(self, body):
-        self.data = body
-        self.headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
+    def __init__(self, status, reason, headers, data):
+        self.status, self.reason, self.headers, self.data = status, reason, headers, data
 
 
 class Https(object):
@@ -102,15 +100,15 @@ class Https(object):
     def request(self, method, url, body=None, headers=None, connect_timeout=None, read_timeout=None, verify=None):
         """One request; raises _common.ConnectFailed (nothing reached the server) or ExchangeFailed (it may have).
         Public discovery documents are answered from the cache, and kept when fetched with TLS verified."""
-        if cache.cacheable(method, url):
-            body_cached = cache.read(url)
-            if body_cached is not None:
-                return Cached(body_cached)
+        cacheable = cache.cacheable(method, url)
+        kept = cache.read(url) if cacheable else None
+        if kept is not None:
+            return Received(200, "OK", {"Content-Type": "application/json", "Content-Length": str(len(kept))}, kept)
         bundle = ca_bundle(self.verify if verify is None else verify)
         context = self._context(bundle, url) if url.lower().startswith("https:") else None
         answer = self.pool.request(method, requote(url), body=body, headers=headers or {}, context=context,
                                    connect_timeout=connect_timeout or DEFAULT_TIMEOUT,
                                    read_timeout=read_timeout or DEFAULT_TIMEOUT)
-        if answer.status == 200 and bundle is not False and cache.cacheable(method, url):
+        if cacheable and answer.status == 200 and bundle is not False:
             cache.write(url, answer.data)
         return answer

@@ -84,10 +84,10 @@ class Reads(object):
             raise
 
     def _headers(self, body):
+        """The headers of one read, the same on each of its retries (RequestIdPolicy runs before RetryPolicy)."""
         import uuid
 
-        headers = {"Accept": "application/json", "User-Agent": self.user_agent,
-                   "x-ms-client-request-id": str(uuid.uuid4()), "Authorization": "Bearer " + self._token()}
+        headers = {"Accept": "application/json", "User-Agent": self.user_agent, "x-ms-client-request-id": str(uuid.uuid4())}
         if body is not None:
             headers["Content-Type"] = "application/json"
         return headers
@@ -100,12 +100,13 @@ class Reads(object):
         Raises AzureError (ARM's error, or the connection's), or NeedsPipeline."""
         counts = dict(total=self.settings["retry_total"], status=self.settings["retry_status"], connect=RETRY_CONNECT,
                       read=RETRY_READ)
-        attempts = 0
         data = None if body is None else json.dumps(body).encode("utf-8")
+        headers = self._headers(body)
         while True:
             answer = failure = None
-            try:
-                answer = self.sender.request(method, url, body=data, headers=self._headers(body), read_timeout=READ_TIMEOUT)
+            try:  # the token after RetryPolicy, as BearerTokenCredentialPolicy: a retry may need a fresh one
+                answer = self.sender.request(method, url, body=data, read_timeout=READ_TIMEOUT,
+                                             headers=dict(headers, Authorization="Bearer " + self._token()))
             except ConnectFailed as exc:
                 failure, kind = exc, "connect"
             except ExchangeFailed as exc:
@@ -119,19 +120,18 @@ class Reads(object):
                     raise arm_error(answer.status, answer.reason, answer.data)
                 kind = "status"
             elif kind == "read" and method not in RETRY_METHODS:
-                raise AzureError(str(failure), code=self._failure_code(failure))  # the server may have acted on it
-            attempts += 1
+                raise self._failure_error(failure)  # the server may have acted on it
             counts["total"] -= 1
             counts[kind] -= 1
             left = self._left()
             if min(counts.values()) < 0 or (left is not None and left <= 0):
-                if failure is not None:
-                    raise AzureError(str(failure), code=self._failure_code(failure))
-                raise arm_error(answer.status, answer.reason, answer.data)
+                raise self._failure_error(failure) if failure is not None else arm_error(answer.status, answer.reason,
+                                                                                          answer.data)
             delay = retry_after(answer.headers) if answer is not None else None
             if delay is None:
-                delay = 0 if attempts <= 1 else min(self.settings["retry_backoff_max"],
-                                                    self.settings["retry_backoff_factor"] * (2 ** (attempts - 1)))
+                failures = self.settings["retry_total"] - counts["total"]  # RetryPolicy's len(history)
+                delay = 0 if failures <= 1 else min(self.settings["retry_backoff_max"],
+                                                    self.settings["retry_backoff_factor"] * (2 ** (failures - 1)))
             self.sleep(delay if left is None else min(delay, left))
 
     @staticmethod
@@ -145,8 +145,11 @@ class Reads(object):
         return method in RETRY_METHODS and answer.status in RETRY_STATUSES
 
     @staticmethod
-    def _failure_code(failure):
-        """azure-core's exception name for what ended the retries (what its pipeline reported before)."""
+    def _failure_error(failure):
+        """The AzureError of a connection failure, coded with azure-core's exception name (what its pipeline
+        reported before)."""
         if isinstance(failure, ConnectFailed):
-            return "ServiceRequestTimeoutError" if failure.timeout else "ServiceRequestError"
-        return "ServiceResponseTimeoutError" if failure.timeout else "ServiceResponseError"
+            code = "ServiceRequestTimeoutError" if failure.timeout else "ServiceRequestError"
+        else:
+            code = "ServiceResponseTimeoutError" if failure.timeout else "ServiceResponseError"
+        return AzureError(str(failure), code=code)

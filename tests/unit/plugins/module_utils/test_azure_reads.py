@@ -65,6 +65,10 @@ def test_throttling_waits_what_retry_after_says_then_succeeds():
     sender = Sender(Answer(429, {"error": {"code": "TooManyRequests"}}, {"Retry-After": "7"}), Answer(200, {}))
     client, slept = reads(sender)
     assert client.send("GET", URL) == {} and slept == [7.0]
+    ids = [headers["x-ms-client-request-id"] for _m, _u, _b, headers in sender.sent]
+    assert len(ids) == 2 and ids[0] == ids[1]  # one request id per read, its retries included, as RequestIdPolicy
+    client.send("GET", URL)
+    assert sender.sent[-1][3]["x-ms-client-request-id"] != ids[0]
 
 
 def test_the_ms_headers_count_too():

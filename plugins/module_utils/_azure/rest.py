@@ -101,9 +101,25 @@ def is_read(operation):
     return operation.method == "GET" or (operation.method == "POST" and not operation.lro and last.startswith("list"))
 
 
+def query_params(api_version, query=None):
+    """The query of a call: its own parameters (``$filter``...) and the API version it pins."""
+    return dict(query or {}, **({"api-version": api_version} if api_version else {}))
+
+
 def with_query(url, api_version, query=None):
-    params = dict(query or {}, **({"api-version": api_version} if api_version else {}))
+    params = query_params(api_version, query)
     return url + ("?" + urlencode(params, safe="$'(),", quote_via=quote) if params else "")
+
+
+def all_items(page, next_page):
+    """Every ``value`` item of a paged list, from its first page on (``next_page(nextLink)`` reads the next)."""
+    items = []
+    while True:
+        page = page or {}
+        items.extend(page.get("value") or [])
+        if not page.get("nextLink"):
+            return items
+        page = next_page(page["nextLink"])
 
 
 class Api(object):
@@ -146,7 +162,7 @@ class Api(object):
         try:
             response = self._run(self._request(op.method, call.url(args), op.api_version, body, query))
             if op.paged:
-                return self._pages(response)
+                return all_items(raw_json(response), lambda link: raw_json(self._run(self._request("GET", link, None, None))))
             if op.lro:
                 return self._poller(response)
             return raw_json(response)
@@ -155,15 +171,7 @@ class Api(object):
 
     def _read(self, op, url, body):
         answer = self.reads.send(op.method, url, body)
-        if not op.paged:
-            return answer
-        items = []
-        while True:
-            page = answer or {}
-            items.extend(page.get("value") or [])
-            if not page.get("nextLink"):
-                return items
-            answer = self.reads.send("GET", page["nextLink"])
+        return all_items(answer, lambda link: self.reads.send("GET", link)) if op.paged else answer
 
     def _request(self, method, url, api_version, body, query=None):
         from azure.core.rest import HttpRequest
@@ -173,8 +181,7 @@ class Api(object):
         if body is not None:
             headers["Content-Type"] = "application/json"
             data = json.dumps(body)
-        params = dict(query or {}, **({"api-version": api_version} if api_version else {}))
-        return HttpRequest(method, url, params=params or None, headers=headers, content=data)
+        return HttpRequest(method, url, params=query_params(api_version, query) or None, headers=headers, content=data)
 
     def _run(self, request):
         response = self.client._pipeline.run(request)  # pylint: disable=protected-access
@@ -187,16 +194,6 @@ class Api(object):
                 raise ClientAuthenticationError(response=response.http_response)
             raise HttpResponseError(response=response.http_response, error_format=ARMErrorFormat)
         return response
-
-    def _pages(self, response):
-        items = []
-        while True:
-            page = raw_json(response) or {}
-            items.extend(page.get("value") or [])
-            link = page.get("nextLink")
-            if not link:
-                return items
-            response = self._run(self._request("GET", link, None, None))
 
     def _poller(self, response):
         from azure.core.polling import LROPoller

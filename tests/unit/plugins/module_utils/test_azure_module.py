@@ -208,3 +208,15 @@ def test_a_read_arm_refuses_for_registration_goes_through_the_pipeline(az, https
     sent = [(method, path.rsplit("/", 1)[-1]) for method, path, _q, _b, _h in https_server.requests]
     # the read, the pipeline's first try, azure-mgmt-core's own, then the registration and the read again
     assert sent == [("GET", "rg1")] * 3 + [("POST", "register"), ("GET", "Microsoft.Resources"), ("GET", "rg1")]
+
+
+@pytest.mark.parametrize("through_reads", [True, False])
+def test_a_paged_list_follows_next_link_on_either_path(az, https_server, through_reads):
+    https_server.script("GET", "^/subscriptions/sub/locations$",
+                        (200, {"value": [{"name": "a"}], "nextLink": https_server.url + "/page-2?api-version=2022-12-01"}))
+    https_server.script("GET", "^/page-2$", (200, {"value": [{"name": "b"}]}))
+    api = az.client("resources")
+    if not through_reads:
+        api.reads = None  # every call through azure-core's pipeline (what a read handed over takes)
+    assert az.list(api.subscriptions.list_locations) == [{"name": "a"}, {"name": "b"}]
+    assert https_server.count("GET", "^/page-2$") == 1

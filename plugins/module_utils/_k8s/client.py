@@ -78,15 +78,11 @@ class K8sClient(object):
             self._pool = None
 
     @property
-    def proxied(self):
-        return bool(self.cfg.proxy) and not bypasses_proxy(self.cfg.host, self.cfg.no_proxy)
-
-    @property
     def pool(self):
         """_common.ConnectionPool, or urllib3's ProxyManager for a cluster behind a proxy (CONNECT, its headers)."""
         if self._pool is None:
             cfg = self.cfg
-            if self.proxied:
+            if cfg.proxy and not bypasses_proxy(cfg.host, cfg.no_proxy):
                 self._pool = self._proxy_manager()
             else:
                 try:
@@ -100,6 +96,11 @@ class K8sClient(object):
                                                             else None)
                 self._pool = ConnectionPool()
         return self._pool
+
+    @property
+    def proxied(self):
+        """Whether the requests go through urllib3's ProxyManager (decided once, with the pool)."""
+        return not isinstance(self.pool, ConnectionPool)
 
     def _proxy_manager(self):
         import urllib3
@@ -144,18 +145,15 @@ class K8sClient(object):
     def _send(self, method, path, query, body, content_type, timeout, stream=False):
         data = None if body is None else json.dumps(body).encode("utf-8")
         url, headers = self._url(path, query), self._headers(content_type)
-        pool = self.pool
         if self.proxied:
-            return self._send_proxied(pool, method, url, data, headers, timeout, stream)
+            return self._send_proxied(self.pool, method, url, data, headers, timeout, stream)
         try:
-            return pool.request(method, url, body=data, headers=headers, context=self._tls, connect_timeout=15,
-                                read_timeout=timeout or 60, server_name=self._server_name, stream=stream)
+            return self.pool.request(method, url, body=data, headers=headers, context=self._tls, connect_timeout=15,
+                                     read_timeout=timeout or 60, server_name=self._server_name, stream=stream)
         except ConnectFailed as exc:
-            if exc.tls:
-                raise K8sApiError(0, "SSLError", self._tls_hint(exc))
-            raise K8sApiError(0, "ConnectionError", "Could not reach the Kubernetes API at %s: %s" % (self.cfg.host, exc))
+            raise self._tls_error(exc) if exc.tls else self._unreachable(exc)
         except OSError as exc:  # _common.ExchangeFailed
-            raise K8sApiError(0, "ConnectionError", "Could not reach the Kubernetes API at %s: %s" % (self.cfg.host, exc))
+            raise self._unreachable(exc)
 
     def _stream_errors(self):
         """What a dropped stream raises: _common.ExchangeFailed (an OSError), or urllib3's errors behind a proxy."""
@@ -165,9 +163,12 @@ class K8sClient(object):
 
         return (OSError, urllib3.exceptions.HTTPError)
 
-    def _tls_hint(self, exc):
-        return ("Could not reach the Kubernetes API at %s: TLS verification failed (give ca_cert, or fix the kubeconfig's "
-                "certificate-authority): %s" % (self.cfg.host, exc))
+    def _tls_error(self, exc):
+        return K8sApiError(0, "SSLError", "Could not reach the Kubernetes API at %s: TLS verification failed (give "
+                                          "ca_cert, or fix the kubeconfig's certificate-authority): %s" % (self.cfg.host, exc))
+
+    def _unreachable(self, exc):
+        return K8sApiError(0, "ConnectionError", "Could not reach the Kubernetes API at %s: %s" % (self.cfg.host, exc))
 
     def _send_proxied(self, pool, method, url, data, headers, timeout, stream):
         import urllib3
@@ -176,9 +177,9 @@ class K8sClient(object):
             return pool.request(method, url, body=data, headers=headers, timeout=urllib3.Timeout(connect=15, read=timeout or 60),
                                 preload_content=not stream, retries=False)
         except urllib3.exceptions.SSLError as exc:
-            raise K8sApiError(0, "SSLError", self._tls_hint(exc))
+            raise self._tls_error(exc)
         except urllib3.exceptions.HTTPError as exc:
-            raise K8sApiError(0, "ConnectionError", "Could not reach the Kubernetes API at %s: %s" % (self.cfg.host, exc))
+            raise self._unreachable(exc)
 
     @staticmethod
     def _retryable(method, error, retry_conflict, repeatable):

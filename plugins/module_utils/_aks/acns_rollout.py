@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.azcni.cilium.plugins.module_utils._aks.credentials import DECODE_ERRORS, decode_credentials, parse
+from ansible_collections.azcni.cilium.plugins.module_utils._aks.credentials import DECODE_ERRORS, cluster_credentials, parse
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.client import K8sApiError, K8sClient
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.config import K8sConfigError, load_configuration
 from ansible_collections.azcni.cilium.plugins.module_utils._k8s.rollout import RolloutError, wait_for_rollout
@@ -55,10 +55,10 @@ def wait_for_wireguard(client, timeout, clock=time.monotonic, sleep=time.sleep):
 CREDENTIAL_ERRORS = DECODE_ERRORS + (K8sConfigError,)  # a malformed kubeconfig, or one that cannot be loaded
 
 
-def cluster_client(az, clusters, resource_group, name):
+def cluster_client(az, resource_group, name):
     """A K8sClient for the cluster, from its user credentials."""
     try:
-        text = decode_credentials(az.call(clusters.list_cluster_user_credentials, resource_group, name))
+        text = cluster_credentials(az, resource_group, name)
         return K8sClient(load_configuration(dict(kubeconfig=parse(text)), run_command=az.module.run_command))
     except CREDENTIAL_ERRORS as exc:
         raise WireGuardWaitError("Cannot use the cluster's user credentials: %s" % exc)

@@ -226,7 +226,7 @@ class ClusterRunner(object):
 
         timeout = self.params.get("wait_timeout") or 1800
         try:
-            client = acns_rollout.cluster_client(self.az, self.clusters, self.rg, self.name)
+            client = acns_rollout.cluster_client(self.az, self.rg, self.name)
             return acns_rollout.wait_for_wireguard(client, timeout, clock=self._clock, sleep=self._sleep)
         except acns_rollout.WireGuardWaitError as exc:
             self.az.fail_json(msg="Cluster %s/%s was updated, but %s" % (self.rg, self.name, exc), changed=True)

@@ -243,22 +243,26 @@ def apply(path, kubeconfig_text, context_name=None, overwrite=False, set_current
 DECODE_ERRORS = (KubeconfigError, ValueError, UnicodeDecodeError)
 
 
-def fetch(az):
-    """The kubeconfig text Azure returns for the cluster (a credential: never log or return it)."""
-    params = az.params
+def cluster_credentials(az, resource_group, name, admin=False):
+    """The kubeconfig text of the cluster's user (or admin) credentials, from listCluster*Credential (a
+    credential: never log or return it). Raises AzureError, or one of DECODE_ERRORS."""
     clusters = az.client("containerservice").managed_clusters
-    operation = clusters.list_cluster_admin_credentials if params["admin"] else clusters.list_cluster_user_credentials
+    operation = clusters.list_cluster_admin_credentials if admin else clusters.list_cluster_user_credentials
+    return decode_credentials(az.call(operation, resource_group, name))
+
+
+def fetch(az):
+    """The kubeconfig text Azure returns for the cluster, for aks_kubeconfig; fails the task when it cannot."""
+    params = az.params
     what = "admin" if params["admin"] else "user"
     az.check_names([names.resource_group("resource_group", params["resource_group"]),
                     names.cluster_name("name", params["name"])])
     try:
-        result = az.call(operation, params["resource_group"], params["name"])
+        return cluster_credentials(az, params["resource_group"], params["name"], admin=params["admin"])
     except AzureError as exc:
         if exc.status == 404:
             az.fail_json(msg="Managed cluster %s not found in resource group %s" % (params["name"], params["resource_group"]))
         az.fail_azure(exc, "Cannot fetch the %s credentials of cluster %s" % (what, params["name"]))
-    try:
-        return decode_credentials(result)
     except DECODE_ERRORS as exc:
         az.fail_json(msg="Cannot read the %s credentials of cluster %s: %s" % (what, params["name"], exc))
 

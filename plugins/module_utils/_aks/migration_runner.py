@@ -30,13 +30,10 @@ def cluster_kubeconfig(az, params):
     Azure, kept in memory."""
     if params.get("kubeconfig"):
         return params["kubeconfig"]
-    from ansible_collections.azcni.cilium.plugins.module_utils._aks.credentials import DECODE_ERRORS, decode_credentials, parse
+    from ansible_collections.azcni.cilium.plugins.module_utils._aks.credentials import DECODE_ERRORS, cluster_credentials, parse
 
-    clusters = az.client("containerservice").managed_clusters
-    operation = clusters.list_cluster_admin_credentials if params.get("admin_credentials") else \
-        clusters.list_cluster_user_credentials
     try:
-        return parse(decode_credentials(az.call(operation, params["resource_group"], params["name"])),
+        return parse(cluster_credentials(az, params["resource_group"], params["name"], admin=params.get("admin_credentials")),
                      "cluster's kubeconfig")
     except AzureError as exc:
         raise NoCredentials("reading the cluster's credentials from Azure failed: %s" % exc)

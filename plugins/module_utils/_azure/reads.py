@@ -125,8 +125,9 @@ class Reads(object):
             counts[kind] -= 1
             left = self._left()
             if min(counts.values()) < 0 or (left is not None and left <= 0):
-                raise self._failure_error(failure) if failure is not None else arm_error(answer.status, answer.reason,
-                                                                                          answer.data)
+                if failure is not None:
+                    raise self._failure_error(failure)
+                raise arm_error(answer.status, answer.reason, answer.data)
             delay = retry_after(answer.headers) if answer is not None else None
             if delay is None:
                 failures = self.settings["retry_total"] - counts["total"]  # RetryPolicy's len(history)
